@@ -1,0 +1,189 @@
+"""What reps do: calls, emails, meetings, demos and lunches, planned or completed."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from activities.querysets import ActivityQuerySet
+from pipeline.models import Direction
+
+
+class Activity(models.Model):
+    class Kind(models.TextChoices):
+        CALL = "call", _("Call")
+        EMAIL = "email", _("Email")
+        MEETING = "meeting", _("Meeting")
+        DEMO = "demo", _("Demo")
+        LUNCH = "lunch", _("Lunch")
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", _("Planned")
+        COMPLETED = "completed", _("Completed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class Outcome(models.TextChoices):
+        CONNECTED = "connected", _("Connected")
+        NO_ANSWER = "no_answer", _("No answer")
+        BUSY = "busy", _("Busy")
+        VOICEMAIL = "voicemail", _("Voicemail")
+
+    class Mode(models.TextChoices):
+        PHYSICAL = "physical", _("In person")
+        DIGITAL = "digital", _("Remote")
+
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.COMPLETED
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.PROTECT,
+        related_name="activities",
+        help_text=_("Who does (or did) the activity."),
+    )
+    booked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("booked by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="bookings",
+        help_text=_("Who booked the meeting or demo (may differ from the owner)."),
+    )
+    booked_at = models.DateTimeField(_("booked at"), null=True, blank=True)
+    booked_day = models.DateField(_("booked day (site time)"), null=True, editable=False)
+    occurred_at = models.DateTimeField(
+        _("occurs at"), default=timezone.now, help_text=_("When it happened, or is planned.")
+    )
+    occurred_day = models.DateField(_("day (site time)"), editable=False)
+    direction = models.CharField(
+        _("direction"), max_length=10, choices=Direction.choices, default=Direction.OUTBOUND
+    )
+    outcome = models.CharField(
+        _("call outcome"), max_length=10, choices=Outcome.choices, blank=True
+    )
+    duration_seconds = models.PositiveIntegerField(
+        _("duration (seconds)"), null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+    replied = models.BooleanField(_("replied"), default=False)
+    clicked = models.BooleanField(_("link clicked"), default=False)
+    mode = models.CharField(_("mode"), max_length=10, choices=Mode.choices, blank=True)
+    company = models.ForeignKey(
+        "pipeline.Company",
+        verbose_name=_("company"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="activities",
+    )
+    contact = models.ForeignKey(
+        "pipeline.Contact",
+        verbose_name=_("contact"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="activities",
+    )
+    lead = models.ForeignKey(
+        "pipeline.Lead",
+        verbose_name=_("lead"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="activities",
+    )
+    opportunity = models.ForeignKey(
+        "pipeline.Opportunity",
+        verbose_name=_("opportunity"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="activities",
+    )
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    external_id = models.CharField(_("external id"), max_length=100, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = ActivityQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        verbose_name = _("activity")
+        verbose_name_plural = _("activities")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_id"],
+                condition=~Q(external_id=""),
+                name="activity_external_id_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["call", "email", "meeting", "demo", "lunch"]),
+                name="activity_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["planned", "completed", "cancelled"]),
+                name="activity_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(direction__in=["inbound", "outbound"]),
+                name="activity_direction_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(outcome__in=["", "connected", "no_answer", "busy", "voicemail"]),
+                name="activity_outcome_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(mode__in=["", "physical", "digital"]), name="activity_mode_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(duration_seconds__isnull=True) | Q(duration_seconds__gte=0),
+                name="activity_duration_gte_0",
+                violation_error_message=_("A duration cannot be negative."),
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="call") | Q(outcome="", duration_seconds__isnull=True),
+                name="activity_call_fields_only_on_calls",
+                violation_error_message=_("Call outcome and duration apply to calls only."),
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="email") | Q(replied=False, clicked=False),
+                name="activity_email_fields_only_on_emails",
+                violation_error_message=_("Replied and clicked apply to emails only."),
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["meeting", "demo"]) | Q(mode=""),
+                name="activity_mode_only_on_meetings_demos",
+                violation_error_message=_("Mode (in person / remote) applies to meetings and demos only."),
+            ),
+            models.CheckConstraint(
+                condition=Q(booked_by__isnull=True, booked_at__isnull=True, booked_day__isnull=True)
+                | Q(booked_by__isnull=False, booked_at__isnull=False, booked_day__isnull=False),
+                name="activity_booking_complete",
+                violation_error_message=_("A booking needs both who booked it and when."),
+            ),
+            models.CheckConstraint(
+                condition=Q(booked_by__isnull=True) | Q(kind__in=["meeting", "demo", "lunch"]),
+                name="activity_only_meetings_demos_lunches_booked",
+                violation_error_message=_("Only meetings, demos and lunches are booked."),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["owner", "occurred_day"], name="activity_owner_day_idx"),
+            models.Index(fields=["booked_by", "booked_day"], name="activity_booker_day_idx"),
+            models.Index(fields=["owner", "occurred_at"], name="activity_owner_at_idx"),
+            models.Index(fields=["occurred_day"], name="activity_day_idx"),
+            models.Index(fields=["lead", "occurred_at"], name="activity_lead_at_idx"),
+            models.Index(fields=["contact", "occurred_at"], name="activity_contact_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        label = self.subject or self.get_kind_display()
+        return f"{label} · {self.occurred_at:%Y-%m-%d %H:%M}"

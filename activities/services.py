@@ -1,0 +1,194 @@
+"""Every write of an activity: log, book, edit, complete, cancel, delete."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from activities.models import Activity
+from kpis.services import dirty_cells_mark
+from saljsite.timeutils import local_day
+
+if TYPE_CHECKING:
+    from people.models import User
+    from pipeline.models import Company, Contact, Lead, Opportunity
+
+# Fields a caller may set through `activity_update` (owner/booking changes included).
+EDITABLE_FIELDS = frozenset(
+    {
+        "kind",
+        "status",
+        "owner",
+        "booked_by",
+        "booked_at",
+        "occurred_at",
+        "direction",
+        "outcome",
+        "duration_seconds",
+        "replied",
+        "clicked",
+        "mode",
+        "company",
+        "contact",
+        "lead",
+        "opportunity",
+        "subject",
+        "notes",
+        "external_id",
+    }
+)
+
+
+def _infer_company(activity: Activity) -> None:
+    """Take the company of the linked opportunity, contact or lead when none is given,
+    and refuse links that point at different companies."""
+    linked = [
+        (field, obj.company_id)
+        for field in ("opportunity", "contact", "lead")
+        if (obj := getattr(activity, field)) is not None and obj.company_id is not None
+    ]
+    if activity.company_id is None and linked:
+        activity.company_id = linked[0][1]
+    errors = {
+        field: _("This %(field)s belongs to another company than the activity.")
+        % {"field": Activity._meta.get_field(field).verbose_name}
+        for field, company_id in linked
+        if company_id != activity.company_id
+    }
+    if errors:
+        raise ValidationError(errors)
+
+
+def _prepare(activity: Activity) -> None:
+    _infer_company(activity)
+    activity.occurred_day = local_day(activity.occurred_at)
+    activity.booked_day = local_day(activity.booked_at)
+    activity.full_clean()
+
+
+def _cells(activity: Activity) -> list[tuple[int | None, dt.date | None]]:
+    cells = [(activity.owner_id, activity.occurred_day), (activity.booked_by_id, activity.booked_day)]
+    if activity.lead_id is not None:
+        # The lead's response time and unanswered count belong to its assignee and received day.
+        lead = activity.lead
+        cells.append((lead.assigned_to_id, lead.received_day))
+    return cells
+
+
+@transaction.atomic
+def activity_log(
+    *,
+    owner: User,
+    kind: str,
+    status: str = Activity.Status.COMPLETED,
+    occurred_at: dt.datetime | None = None,
+    booked_by: User | None = None,
+    booked_at: dt.datetime | None = None,
+    direction: str = "outbound",
+    outcome: str = "",
+    duration_seconds: int | None = None,
+    replied: bool = False,
+    clicked: bool = False,
+    mode: str = "",
+    company: Company | None = None,
+    contact: Contact | None = None,
+    lead: Lead | None = None,
+    opportunity: Opportunity | None = None,
+    subject: str = "",
+    notes: str = "",
+    external_id: str = "",
+) -> Activity:
+    """Log one activity for its owner; links without a company lend theirs; validated, then saved."""
+    activity = Activity(
+        owner=owner,
+        kind=kind,
+        status=status,
+        occurred_at=occurred_at or timezone.now(),
+        booked_by=booked_by,
+        booked_at=booked_at,
+        direction=direction,
+        outcome=outcome,
+        duration_seconds=duration_seconds,
+        replied=replied,
+        clicked=clicked,
+        mode=mode,
+        company=company,
+        contact=contact,
+        lead=lead,
+        opportunity=opportunity,
+        subject=subject,
+        notes=notes,
+        external_id=external_id,
+    )
+    _prepare(activity)
+    activity.save()
+    dirty_cells_mark(cells=_cells(activity))
+    return activity
+
+
+def activity_book(
+    *,
+    booked_by: User,
+    owner: User,
+    kind: str,
+    occurred_at: dt.datetime,
+    booked_at: dt.datetime | None = None,
+    **fields: Any,
+) -> Activity:
+    """Book a planned meeting, demo or lunch for `owner` (an SDR may book for an AE)."""
+    return activity_log(
+        owner=owner,
+        kind=kind,
+        status=Activity.Status.PLANNED,
+        occurred_at=occurred_at,
+        booked_by=booked_by,
+        booked_at=booked_at or timezone.now(),
+        **fields,
+    )
+
+
+@transaction.atomic
+def activity_update(*, activity: Activity, **changes: Any) -> Activity:
+    """Change an activity; both its old and its new (rep, day) cells are recomputed."""
+    unknown = set(changes) - EDITABLE_FIELDS
+    if unknown:
+        raise TypeError(f"Not editable: {', '.join(sorted(unknown))}")
+    activity = Activity.objects.select_for_update().get(pk=activity.pk)
+    before = _cells(activity)
+    for field, value in changes.items():
+        setattr(activity, field, value)
+    _prepare(activity)
+    activity.save()
+    dirty_cells_mark(cells=before + _cells(activity))
+    return activity
+
+
+def activity_complete(
+    *, activity: Activity, occurred_at: dt.datetime | None = None, **fields: Any
+) -> Activity:
+    """Mark a planned activity as done (at `occurred_at`, default: as planned) with its outcome."""
+    if activity.status != Activity.Status.PLANNED:
+        raise ValidationError({"status": _("Only a planned activity can be completed.")})
+    if occurred_at is not None:
+        fields["occurred_at"] = occurred_at
+    return activity_update(activity=activity, status=Activity.Status.COMPLETED, **fields)
+
+
+def activity_cancel(*, activity: Activity) -> Activity:
+    """Cancel a planned activity; a cancelled booking no longer counts as booked."""
+    if activity.status != Activity.Status.PLANNED:
+        raise ValidationError({"status": _("Only a planned activity can be cancelled.")})
+    return activity_update(activity=activity, status=Activity.Status.CANCELLED)
+
+
+@transaction.atomic
+def activity_delete(*, activity: Activity) -> None:
+    """Delete an activity; its (rep, day) cells are recomputed."""
+    activity = Activity.objects.select_related("lead").get(pk=activity.pk)
+    dirty_cells_mark(cells=_cells(activity))
+    activity.delete()
