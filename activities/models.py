@@ -161,7 +161,9 @@ class Activity(models.Model):
             models.CheckConstraint(
                 condition=Q(kind__in=["meeting", "demo"]) | Q(mode=""),
                 name="activity_mode_only_on_meetings_demos",
-                violation_error_message=_("Mode (in person / remote) applies to meetings and demos only."),
+                violation_error_message=_(
+                    "Mode (in person / remote) applies to meetings and demos only."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(booked_by__isnull=True, booked_at__isnull=True, booked_day__isnull=True)

@@ -72,7 +72,10 @@ def _prepare(activity: Activity) -> None:
 
 
 def _cells(activity: Activity) -> list[tuple[int | None, dt.date | None]]:
-    cells = [(activity.owner_id, activity.occurred_day), (activity.booked_by_id, activity.booked_day)]
+    cells = [
+        (activity.owner_id, activity.occurred_day),
+        (activity.booked_by_id, activity.booked_day),
+    ]
     if activity.lead_id is not None:
         # The lead's response time and unanswered count belong to its assignee and received day.
         lead = activity.lead

@@ -183,7 +183,9 @@ class Lead(models.Model):
                 condition=Q(direction__in=Direction.values), name="lead_direction_valid"
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["new", "contacted", "qualified", "converted", "disqualified"]),
+                condition=Q(
+                    status__in=["new", "contacted", "qualified", "converted", "disqualified"]
+                ),
                 name="lead_status_valid",
             ),
         ]

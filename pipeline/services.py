@@ -166,7 +166,11 @@ def opportunity_move_stage(
     errors: dict[str, str] = {}
     if stage.pk == opp.stage_id:
         errors["stage"] = _("The opportunity is already in this stage.")
-    last = opp.stage_changes.order_by("-changed_at", "-id").values_list("changed_at", flat=True).first()
+    last = (
+        opp.stage_changes.order_by("-changed_at", "-id")
+        .values_list("changed_at", flat=True)
+        .first()
+    )
     if last is not None and at < last:
         errors["at"] = _("A move cannot be dated before the previous one (%(last)s).") % {
             "last": timezone.localtime(last).strftime("%Y-%m-%d %H:%M")
@@ -213,14 +217,27 @@ def opportunity_move_stage(
         .first()
     )
     dirty_cells_mark(
-        cells=before + _opportunity_cells(opp) + [(opp.owner_id, change.changed_day), previous or (None, None)]
+        cells=before
+        + _opportunity_cells(opp)
+        + [(opp.owner_id, change.changed_day), previous or (None, None)]
     )
     return change
 
 
 OPPORTUNITY_EDITABLE_FIELDS = frozenset(
-    {"name", "company", "owner", "kind", "lead_source", "channel", "amount", "lead", "contact",
-     "lost_reason", "external_id"}
+    {
+        "name",
+        "company",
+        "owner",
+        "kind",
+        "lead_source",
+        "channel",
+        "amount",
+        "lead",
+        "contact",
+        "lost_reason",
+        "external_id",
+    }
 )
 
 

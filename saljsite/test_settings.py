@@ -26,3 +26,7 @@ CELERY_TASK_ALWAYS_EAGER = True
 CELERY_BROKER_URL = "memory://"
 CELERY_RESULT_BACKEND = "cache+memory://"
 LANGUAGE_CODE = "en"
+# Whitenoise warns about a missing STATIC_ROOT; tests serve static files through the finders.
+WHITENOISE_USE_FINDERS = True
+STATIC_ROOT = BASE_DIR / "var" / "test-static"  # noqa: F405
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
