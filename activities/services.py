@@ -106,7 +106,7 @@ def activity_log(
     notes: str = "",
     external_id: str = "",
 ) -> Activity:
-    """Log one activity for its owner; links without a company lend theirs; validated, then saved."""
+    """Log one activity for its owner; a link without a company lends its own. Validated first."""
     activity = Activity(
         owner=owner,
         kind=kind,

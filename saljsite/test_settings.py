@@ -9,8 +9,8 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
 
-from saljsite.settings import *  # noqa: E402,F403
-from saljsite.settings import REDIS_URL  # noqa: E402
+from saljsite.settings import *  # noqa: F403
+from saljsite.settings import REDIS_URL
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SECURE_SSL_REDIRECT = False
