@@ -171,20 +171,27 @@ def activity_update(*, activity: Activity, **changes: Any) -> Activity:
     return activity
 
 
+def _stored_status(activity: Activity) -> str:
+    # The stored status, row locked: a stale instance must not complete or cancel a cancelled row.
+    return Activity.objects.select_for_update().values_list("status", flat=True).get(pk=activity.pk)
+
+
+@transaction.atomic
 def activity_complete(
     *, activity: Activity, occurred_at: dt.datetime | None = None, **fields: Any
 ) -> Activity:
     """Mark a planned activity as done (at `occurred_at`, default: as planned) with its outcome."""
-    if activity.status != Activity.Status.PLANNED:
+    if _stored_status(activity) != Activity.Status.PLANNED:
         raise ValidationError({"status": _("Only a planned activity can be completed.")})
     if occurred_at is not None:
         fields["occurred_at"] = occurred_at
     return activity_update(activity=activity, status=Activity.Status.COMPLETED, **fields)
 
 
+@transaction.atomic
 def activity_cancel(*, activity: Activity) -> Activity:
     """Cancel a planned activity; a cancelled booking no longer counts as booked."""
-    if activity.status != Activity.Status.PLANNED:
+    if _stored_status(activity) != Activity.Status.PLANNED:
         raise ValidationError({"status": _("Only a planned activity can be cancelled.")})
     return activity_update(activity=activity, status=Activity.Status.CANCELLED)
 

@@ -39,7 +39,8 @@ def seed_stages(apps, schema_editor):
 
 def guard_history(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(PG_GUARD)
+        # params=None: no client-side interpolation, so the `%` of RAISE EXCEPTION stays literal.
+        schema_editor.execute(PG_GUARD, params=None)
 
 
 def unguard_history(apps, schema_editor):

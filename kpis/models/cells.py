@@ -1,4 +1,4 @@
-"""KPI storage. For now: the dirty (rep, local day) cells that writes leave for the recompute."""
+"""The dirty (rep, local day) cells that writes leave for the recompute."""
 
 from __future__ import annotations
 
@@ -20,6 +20,10 @@ class DirtyCell(models.Model):
     day = models.DateField(_("day"))
     token = models.UUIDField(_("token"))
     marked_at = models.DateTimeField(_("marked at"))
+    # Set by the recompute run that claimed the cell, with the token it saw.
+    run = models.UUIDField(_("claimed by run"), null=True, blank=True)
+    claimed_token = models.UUIDField(_("claimed token"), null=True, blank=True)
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("dirty KPI cell")
@@ -27,6 +31,7 @@ class DirtyCell(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["rep", "day"], name="dirtycell_unique_rep_day"),
         ]
+        indexes = [models.Index(fields=["run"], name="dirtycell_run_idx")]
 
     def __str__(self) -> str:
         return f"{self.rep_id} {self.day}"

@@ -1,0 +1,189 @@
+"""Reads of KPI values for pages, the API and exports: a constant number of queries.
+
+Additive KPIs and ratios of additive counters are summed from the daily rollups at read time
+(one grouped query per rollup table); non-additive ones are read from `KPIValue`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db.models import F, Max, Sum
+from django.db.models.functions import TruncMonth, TruncQuarter, TruncWeek, TruncYear
+
+from kpis.formulas import FORMULAS, Ratio, Stored
+from kpis.formulas import Sum as SumFormula
+from kpis.models import COUNTER_FIELDS, KPIValue, RepDay, RepDayDimension
+from kpis.registry import REGISTRY, Period
+
+_TRUNC = {
+    Period.WEEK: TruncWeek,
+    Period.MONTH: TruncMonth,
+    Period.QUARTER: TruncQuarter,
+    Period.YEAR: TruncYear,
+}
+# How a scope groups the reps' rows: by rep, by the rep's current team, or all together.
+_SCOPE_KEY = {"rep": "rep_id", "team": "rep__team_id", "org": None}
+
+
+@dataclass(frozen=True)
+class Value:
+    kpi: str
+    scope: str
+    scope_id: int
+    period: str
+    period_start: dt.date
+    dimension: str
+    value: float | None
+    numerator: float | None
+    denominator: float | None
+    computed_at: dt.datetime | None
+
+
+def _as_date(value: dt.date | dt.datetime) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def _grouped(model, *, scope: str, scope_ids, period: Period, start, end, extra=(), fields):
+    key = _SCOPE_KEY[scope]
+    qs = model.objects.filter(day__gte=start, day__lt=end)
+    if key is not None and scope_ids is not None:
+        qs = qs.filter(**{f"{key}__in": list(scope_ids)})
+    if scope == "team":
+        qs = qs.filter(rep__team__isnull=False)
+    group = {"period_start_": _TRUNC[period]("day")}
+    if key is not None:
+        group["scope_id_"] = F(key)
+    return (
+        qs.order_by()
+        .annotate(**group)
+        .values(*group, *extra)
+        .annotate(computed_at_=Max("computed_at"), **{f: Sum(f) for f in fields})
+    )
+
+
+def kpi_values(
+    *,
+    codes: Iterable[str],
+    scope: str,
+    period: Period | str,
+    start: dt.date,
+    end: dt.date,
+    scope_ids: Iterable[int] | None = None,
+) -> list[Value]:
+    """Values of `codes` for each scope member and each period starting in `[start, end)`.
+
+    A period with no data at all has no value (not zero); ratios with a zero denominator are None.
+    """
+    period = Period(period)
+    codes = list(codes)
+    scope_ids = list(scope_ids) if scope_ids is not None else None
+    formulas = {code: FORMULAS[code] for code in codes}
+    out: list[Value] = []
+
+    def make(code, sid, pstart, dim, num, den, scale, at):
+        if isinstance(formulas[code], Ratio):
+            value = None if not den else num / den * scale
+        else:
+            value = num * scale
+        out.append(Value(code, scope, sid, period, pstart, dim, value, num, den, at))
+
+    plain = [
+        c
+        for c, f in formulas.items()
+        if isinstance(f, SumFormula) or (isinstance(f, Ratio) and f.plain and period in f.periods)
+    ]
+    if plain:
+        rows = _grouped(
+            RepDay, scope=scope, scope_ids=scope_ids, period=period, start=start, end=end,
+            fields=COUNTER_FIELDS,
+        )  # fmt: skip
+        for row in rows:
+            sid, pstart, at = (
+                row.get("scope_id_", 0),
+                _as_date(row["period_start_"]),
+                row["computed_at_"],
+            )
+            for code in plain:
+                f = formulas[code]
+                if isinstance(f, SumFormula):
+                    make(
+                        code,
+                        sid,
+                        pstart,
+                        "",
+                        float(sum(row[c] for c in f.counters)),
+                        None,
+                        f.scale,
+                        at,
+                    )
+                elif f.denominator:
+                    num = float(sum(row[c] for c in f.numerator))
+                    den = float(sum(row[c] for c in f.denominator))
+                    make(code, sid, pstart, "", num, den, f.scale, at)
+
+    dimensional = [
+        c
+        for c, f in formulas.items()
+        if isinstance(f, Ratio) and f.dimensional and period in f.periods
+    ]
+    if dimensional:
+        counters = {
+            c
+            for code in dimensional
+            for c in (*formulas[code].numerator, *formulas[code].denominator)
+        }
+        rows = _grouped(
+            RepDayDimension,
+            scope=scope, scope_ids=scope_ids, period=period, start=start, end=end,
+            extra=("counter", "dimension"), fields=("value",),
+        )  # fmt: skip
+        rows = rows.filter(counter__in=counters)
+        cells: dict[tuple, dict[str, float]] = defaultdict(dict)
+        stamps: dict[tuple, dt.datetime] = {}
+        for row in rows:
+            key = (row.get("scope_id_", 0), _as_date(row["period_start_"]), row["dimension"])
+            cells[key][row["counter"]] = float(row["value"])
+            stamps[key] = max(stamps.get(key, row["computed_at_"]), row["computed_at_"])
+        for (sid, pstart, dim), sums in cells.items():
+            for code in dimensional:
+                f = formulas[code]
+                num = sum(sums.get(c, 0.0) for c in f.numerator)
+                den = sum(sums.get(c, 0.0) for c in f.denominator)
+                if dim.split(":", 1)[0] in _dimension_families(code):
+                    make(code, sid, pstart, dim, num, den, f.scale, stamps[(sid, pstart, dim)])
+
+    stored = [c for c, f in formulas.items() if isinstance(f, Stored)]
+    if stored:
+        qs = KPIValue.objects.filter(
+            kpi__in=stored,
+            scope=scope,
+            period=period,
+            period_start__gte=start,
+            period_start__lt=end,
+        )
+        if scope_ids is not None:
+            qs = qs.filter(scope_id__in=scope_ids)
+        out.extend(
+            Value(
+                v.kpi,
+                scope,
+                v.scope_id,
+                period,
+                v.period_start,
+                v.dimension,
+                v.value,
+                v.numerator,
+                v.denominator,
+                v.computed_at,
+            )
+            for v in qs
+        )
+    return out
+
+
+def _dimension_families(code: str) -> tuple[str, ...]:
+    return REGISTRY[code].dimensions
