@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from decimal import Decimal
 
 from django.conf import settings
@@ -90,12 +91,13 @@ class Company(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def clean(self) -> None:
-        # Store one canonical spelling so the uniqueness check sees "5560360793" = "556036-0793".
-        try:
+    def clean_fields(self, exclude=None) -> None:
+        # Normalise before the field checks (max_length, validator) so "55 60 36 07 93" is accepted
+        # and the uniqueness check sees "5560360793" = "556036-0793". An invalid number is left as
+        # typed for the field validator to report once.
+        with contextlib.suppress(ValidationError):
             self.org_number = normalize_org_number(self.org_number)
-        except ValidationError as error:
-            raise ValidationError({"org_number": error}) from None
+        super().clean_fields(exclude=exclude)
 
 
 class Contact(models.Model):
