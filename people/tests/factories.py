@@ -28,6 +28,9 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 class ManagerFactory(UserFactory):
+    class Meta:
+        skip_postgeneration_save = True
+
     role = User.Role.MANAGER
     is_staff = True
 
