@@ -33,3 +33,7 @@ class DirtyCellAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: DirtyCell | None = None) -> bool:
         return False
+
+
+# Targets, their history and the role presets live in their own module.
+from kpis import admin_targets  # noqa: E402, F401

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 def visible_owner_q(user: User, field: str = "owner") -> Q:
-    """Rows a user may read by ownership: superusers all; a manager their teams; a rep their team."""
+    """Rows a user may read by ownership: superuser all, a manager their teams, a rep their team."""
     if user.is_superuser:
         return Q()
     if user.role == "manager":

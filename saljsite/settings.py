@@ -124,6 +124,9 @@ USE_TZ = True
 SALJSITE_CURRENCY = env.str("CURRENCY", default="SEK")
 # Country whose public holidays are not working days (pace, projections).
 SALJSITE_HOLIDAY_COUNTRY = env.str("HOLIDAY_COUNTRY", default="SE")
+# Holiday categories of the `holidays` package that are days off ("de_facto": Midsummer Eve,
+# Christmas Eve and New Year's Eve in Sweden).
+SALJSITE_HOLIDAY_CATEGORIES = tuple(env.list("HOLIDAY_CATEGORIES", default=["public", "de_facto"]))
 # A connected call of at least this many seconds counts as a quality call (`calls_over_3_min`).
 KPI_QUALITY_CALL_SECONDS = env.int("KPI_QUALITY_CALL_SECONDS", default=180)
 

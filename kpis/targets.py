@@ -1,0 +1,325 @@
+"""Targets in force, attainment, status and pace (KPIS.md "Targets, attainment, pace").
+
+Resolution rules:
+- A target applies to a period when it is in force on the period's first day:
+  `valid_from <= first day <= valid_to` (an empty `valid_to` is open-ended). A target that starts
+  mid-period first applies to the next period.
+- A rep's target: the most specific scope wins, rep > team > role > everyone, using the rep's
+  *current* team and role; among targets of the same scope the latest `valid_from` wins (and, for
+  two with the same `valid_from`, the one saved last, i.e. the highest id).
+- A team's target: for an additive KPI the sum of its members' targets (members are users with that
+  team and a sales role; each resolved as above, so a team-scope target of an additive KPI is a
+  per-member target); None when no member has one. For other KPIs the team-scope target of that
+  team; role and everyone targets do not apply to a team.
+- The organisation's target: for an additive KPI the sum over every sales rep's target (None when
+  none has one); for other KPIs the everyone-scope target.
+
+The batch selectors load the candidate targets of the codes and period type in one query and
+resolve in Python, so their query count does not grow with the number of reps, teams or periods.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from kpis.models import Target
+from kpis.periods import PeriodRange
+from kpis.registry import REGISTRY, Direction, Period
+from kpis.workdays import elapsed_working_days, working_days_in_period
+from people.models import Team, User
+
+SALES_ROLES: tuple[str, ...] = ("sdr", "ae", "am")
+
+Number = Decimal | float | int
+RepKey = tuple[int, str, dt.date]
+TeamKey = tuple[int, str, dt.date]
+OrgKey = tuple[str, dt.date]
+_Subject = tuple[str, int | str | None]
+
+
+# ---------------------------------------------------------------------------
+# Resolution
+# ---------------------------------------------------------------------------
+class _TargetIndex:
+    """Candidate targets by (KPI code, subject), newest `valid_from` first."""
+
+    def __init__(self, targets: Iterable[Target]) -> None:
+        self._by_subject: dict[tuple[str, _Subject], list[Target]] = defaultdict(list)
+        for target in targets:
+            self._by_subject[(target.kpi, _subject(target))].append(target)
+        for candidates in self._by_subject.values():
+            candidates.sort(key=lambda t: (t.valid_from, t.pk), reverse=True)
+
+    def in_force(self, code: str, subject: _Subject, day: dt.date) -> Target | None:
+        for target in self._by_subject.get((code, subject), ()):
+            if target.valid_from <= day and (target.valid_to is None or day <= target.valid_to):
+                return target
+        return None
+
+    def for_rep(
+        self, code: str, day: dt.date, *, rep_id: int, team_id: int | None, role: str
+    ) -> Decimal | None:
+        subjects: list[_Subject] = [("rep", rep_id)]
+        if team_id is not None:
+            subjects.append(("team", team_id))
+        if role:
+            subjects.append(("role", role))
+        subjects.append(("all", None))
+        for subject in subjects:
+            target = self.in_force(code, subject, day)
+            if target is not None:
+                return target.value
+        return None
+
+
+def _subject(target: Target) -> _Subject:
+    if target.scope == Target.Scope.REP:
+        return ("rep", target.rep_id)
+    if target.scope == Target.Scope.TEAM:
+        return ("team", target.team_id)
+    if target.scope == Target.Scope.ROLE:
+        return ("role", target.role)
+    return ("all", None)
+
+
+def _load_index(
+    *, codes: Sequence[str], period: Period | str, period_starts: Sequence[dt.date]
+) -> _TargetIndex:
+    """One query: every target of these codes and period type that may be in force on a start."""
+    targets = Target.objects.filter(
+        Q(valid_to__isnull=True) | Q(valid_to__gte=min(period_starts)),
+        kpi__in=list(codes),
+        period=Period(period),
+        valid_from__lte=max(period_starts),
+    ).only("id", "kpi", "scope", "rep_id", "team_id", "role", "value", "valid_from", "valid_to")
+    return _TargetIndex(targets)
+
+
+def _sum_or_none(values: Iterable[Decimal | None]) -> Decimal | None:
+    present = [v for v in values if v is not None]
+    return sum(present, Decimal(0)) if present else None
+
+
+def targets_for_reps(
+    *,
+    reps: Iterable[User],
+    codes: Sequence[str],
+    period: Period | str,
+    period_starts: Sequence[dt.date],
+) -> dict[RepKey, Decimal | None]:
+    """Each rep's target per (rep id, code, period start): rep > team > role > everyone; 1 query.
+
+    The rep's current `team_id` and `role` decide which team and role targets apply.
+    """
+    reps = list(reps)
+    if not reps or not codes or not period_starts:
+        return {}
+    index = _load_index(codes=codes, period=period, period_starts=period_starts)
+    return {
+        (rep.pk, code, start): index.for_rep(
+            code, start, rep_id=rep.pk, team_id=rep.team_id, role=rep.role
+        )
+        for rep in reps
+        for code in codes
+        for start in period_starts
+    }
+
+
+def targets_for_teams(
+    *,
+    teams: Iterable[Team | int],
+    codes: Sequence[str],
+    period: Period | str,
+    period_starts: Sequence[dt.date],
+) -> dict[TeamKey, Decimal | None]:
+    """Each team's target per (team id, code, period start); at most 2 queries.
+
+    Additive KPIs: the sum of the members' targets (None when none has one). Other KPIs: the
+    team-scope target of that team.
+    """
+    team_ids = [team.pk if isinstance(team, Team) else team for team in teams]
+    if not team_ids or not codes or not period_starts:
+        return {}
+    index = _load_index(codes=codes, period=period, period_starts=period_starts)
+    members: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    if any(REGISTRY[code].additive for code in codes):
+        rows = User.objects.filter(team_id__in=team_ids, role__in=SALES_ROLES).values_list(
+            "id", "team_id", "role"
+        )
+        for rep_id, team_id, role in rows:
+            members[team_id].append((rep_id, role))
+    result: dict[TeamKey, Decimal | None] = {}
+    for team_id in team_ids:
+        for code in codes:
+            for start in period_starts:
+                if REGISTRY[code].additive:
+                    value = _sum_or_none(
+                        index.for_rep(code, start, rep_id=rep_id, team_id=team_id, role=role)
+                        for rep_id, role in members[team_id]
+                    )
+                else:
+                    target = index.in_force(code, ("team", team_id), start)
+                    value = target.value if target is not None else None
+                result[(team_id, code, start)] = value
+    return result
+
+
+def target_for_org(
+    *, codes: Sequence[str], period: Period | str, period_starts: Sequence[dt.date]
+) -> dict[OrgKey, Decimal | None]:
+    """The organisation's target per (code, period start); at most 2 queries.
+
+    Additive KPIs: the sum over every sales rep's target (None when none has one). Other KPIs: the
+    everyone-scope target.
+    """
+    if not codes or not period_starts:
+        return {}
+    index = _load_index(codes=codes, period=period, period_starts=period_starts)
+    reps: list[tuple[int, int | None, str]] = []
+    if any(REGISTRY[code].additive for code in codes):
+        reps = list(User.objects.filter(role__in=SALES_ROLES).values_list("id", "team_id", "role"))
+    result: dict[OrgKey, Decimal | None] = {}
+    for code in codes:
+        for start in period_starts:
+            if REGISTRY[code].additive:
+                value = _sum_or_none(
+                    index.for_rep(code, start, rep_id=rep_id, team_id=team_id, role=role)
+                    for rep_id, team_id, role in reps
+                )
+            else:
+                target = index.in_force(code, ("all", None), start)
+                value = target.value if target is not None else None
+            result[(code, start)] = value
+    return result
+
+
+def target_duplicates(*, target: Target) -> QuerySet[Target]:
+    """Other stored targets with the same KPI, scope, subject, period type and `valid_from`."""
+    return Target.objects.filter(
+        kpi=target.kpi,
+        scope=target.scope,
+        rep_id=target.rep_id,
+        team_id=target.team_id,
+        role=target.role,
+        period=target.period,
+        valid_from=target.valid_from,
+    ).exclude(pk=target.pk)
+
+
+def target_for_rep(
+    *, rep: User, code: str, period: Period | str, period_start: dt.date
+) -> Decimal | None:
+    """One rep's target for one KPI and period (see `targets_for_reps`)."""
+    return targets_for_reps(reps=[rep], codes=[code], period=period, period_starts=[period_start])[
+        (rep.pk, code, period_start)
+    ]
+
+
+# ---------------------------------------------------------------------------
+# Attainment and status
+# ---------------------------------------------------------------------------
+class Status(models.TextChoices):
+    MET = "met", _("Met")
+    CLOSE = "close", _("Close")
+    BEHIND = "behind", _("Behind")
+
+
+MET_AT = Decimal(1)
+CLOSE_AT = Decimal("0.8")
+
+
+def _decimal(number: Number) -> Decimal:
+    if isinstance(number, Decimal):
+        return number
+    if isinstance(number, float):
+        # Through str, so 0.35 becomes Decimal("0.35") and not its binary expansion.
+        return Decimal(str(number))
+    return Decimal(number)
+
+
+def attainment(
+    *, value: Number | None, target: Number | None, direction: Direction | str
+) -> Decimal | None:
+    """Value / target for `up` KPIs, target / value for `down` ones, as a fraction (1 = 100 %).
+
+    None when either side is missing or the divisor is 0: a target of 0 for an `up` KPI, and a
+    value of 0 for a `down` KPI (e.g. no unanswered leads). target / 0 has no meaningful
+    percentage, so such a value shows no attainment and no status rather than an invented one.
+    """
+    if value is None or target is None:
+        return None
+    value, target = _decimal(value), _decimal(target)
+    if Direction(direction) is Direction.UP:
+        return value / target if target else None
+    return target / value if value else None
+
+
+def attainment_status(attainment: Decimal | None) -> Status | None:
+    """Met at 100 % or more, close at 80 % or more, else behind; None without an attainment."""
+    if attainment is None:
+        return None
+    if attainment >= MET_AT:
+        return Status.MET
+    if attainment >= CLOSE_AT:
+        return Status.CLOSE
+    return Status.BEHIND
+
+
+# ---------------------------------------------------------------------------
+# Pace
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Pace:
+    expected_to_date: Decimal
+    on_pace: bool
+    # None when no working day has elapsed yet.
+    projection: Decimal | None
+    elapsed_working_days: int
+    working_days: int
+
+
+def pace(
+    *,
+    code: str,
+    value: Number | None,
+    target: Number | None,
+    period: PeriodRange,
+    today: dt.date,
+) -> Pace | None:
+    """Where an additive KPI stands against its target in the current period, by working days.
+
+    expected_to_date = target × elapsed / working days of the period, where *elapsed* counts the
+    working days from the period's first day up to and including `today` (see
+    `kpis.workdays.elapsed_working_days`); projection = value × working days / elapsed (None while
+    elapsed is 0). A missing value counts as 0 (nothing logged yet). On pace when value ≥ expected
+    for `up` KPIs; for the additive `down` KPIs (deals lost, unanswered leads) staying at or under
+    the expected share is on pace (value ≤ expected).
+
+    None for non-additive KPIs, without a target, outside the current period (`today` not in it)
+    and for a period without working days.
+    """
+    kpi = REGISTRY[code]
+    if not kpi.additive or target is None or not period.contains(today):
+        return None
+    working = working_days_in_period(period=period)
+    if working == 0:
+        return None
+    elapsed = elapsed_working_days(period=period, today=today)
+    amount = _decimal(value) if value is not None else Decimal(0)
+    expected = _decimal(target) * elapsed / working
+    on_pace = amount >= expected if kpi.direction is Direction.UP else amount <= expected
+    return Pace(
+        expected_to_date=expected,
+        on_pace=on_pace,
+        projection=amount * working / elapsed if elapsed else None,
+        elapsed_working_days=elapsed,
+        working_days=working,
+    )
