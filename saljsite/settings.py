@@ -129,6 +129,10 @@ SALJSITE_HOLIDAY_COUNTRY = env.str("HOLIDAY_COUNTRY", default="SE")
 SALJSITE_HOLIDAY_CATEGORIES = tuple(env.list("HOLIDAY_CATEGORIES", default=["public", "de_facto"]))
 # A connected call of at least this many seconds counts as a quality call (`calls_over_3_min`).
 KPI_QUALITY_CALL_SECONDS = env.int("KPI_QUALITY_CALL_SECONDS", default=180)
+# Recompute a rep's dirty cells right after each write commits (freshness); nightly runs anyway.
+KPI_RECOMPUTE_ON_WRITE = env.bool("KPI_RECOMPUTE_ON_WRITE", default=True)
+# A recompute with more reps than this fans out into chunks, one Celery task each.
+KPI_RECOMPUTE_CHUNK_REPS = env.int("KPI_RECOMPUTE_CHUNK_REPS", default=50)
 
 # ---------------------------------------------------------------------------
 # Static files

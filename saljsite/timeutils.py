@@ -13,4 +13,5 @@ def local_day(moment: dt.datetime | None) -> dt.date | None:
         return None
     if timezone.is_naive(moment):
         raise ValueError("Aware datetimes only: a naive one has no local day.")
-    return timezone.localtime(moment).date()
+    # The site zone, not the active one: stored days must not depend on who made the request.
+    return timezone.localtime(moment, timezone.get_default_timezone()).date()

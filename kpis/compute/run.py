@@ -3,6 +3,12 @@
 A run is safe to repeat and to overlap: cells are claimed with the token they carried, rollups are
 replaced inside one transaction per batch under a lock, and a cell re-marked by a write committed
 during the run keeps its new token and stays dirty for the next run.
+
+Two layers are recomputed:
+1. the additive daily rollups of the claimed (rep, day) cells (`kpis/compute/daily.py`);
+2. the non-additive period values (`kpis/compute/periodic.py`) of every week, month, quarter and
+   year containing a claimed day, plus the current ones (snapshots such as open pipeline and
+   churn move with time even when nothing is written).
 """
 
 from __future__ import annotations
@@ -10,14 +16,18 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, Max, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from kpis.compute.daily import rollup_families
-from kpis.models import DirtyCell, RepDay, RepDayDimension
+from kpis.compute.periodic import compute_period_values
+from kpis.models import DirtyCell, KPIValue, RepDay, RepDayDimension
+from kpis.periods import PeriodRange, period_containing
+from kpis.registry import Period
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +43,8 @@ class RunResult:
     run: uuid.UUID
     cells: int
     full: bool
+    days: tuple[dt.date, ...] = field(default=())
+    periods: int = 0
 
 
 def _lock() -> None:
@@ -41,11 +53,11 @@ def _lock() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
 
 
-def _claim(*, run: uuid.UUID, now: dt.datetime, rep_ids: list[int] | None = None) -> int:
+def _claim(*, run: uuid.UUID, now: dt.datetime, rep_ids: Iterable[int] | None = None) -> int:
     """Claim the unclaimed (or stale) dirty cells, remembering the token each carried."""
     cells = DirtyCell.objects.filter(Q(run__isnull=True) | Q(claimed_at__lt=now - STALE_CLAIM))
     if rep_ids is not None:
-        cells = cells.filter(rep_id__in=rep_ids)
+        cells = cells.filter(rep_id__in=list(rep_ids))
     with transaction.atomic():
         return cells.update(run=run, claimed_token=F("token"), claimed_at=now)
 
@@ -56,36 +68,70 @@ def _release(*, run: uuid.UUID) -> None:
     DirtyCell.objects.filter(run=run).update(run=None, claimed_token=None, claimed_at=None)
 
 
-def _claimed(run: uuid.UUID):
-    def restrict(qs: QuerySet, rep: str, day: str) -> QuerySet:
-        return qs.filter(
-            Exists(DirtyCell.objects.filter(run=run, rep_id=OuterRef(rep), day=OuterRef(day)))
-        )
+def _replace_rollups(cells: QuerySet, *, now: dt.datetime) -> None:
+    """Delete and rebuild the daily rollups of the (rep, day) cells in `cells` (a DirtyCell qs)."""
 
-    return restrict
+    def matching(rep: str, day: str) -> Exists:
+        return Exists(cells.filter(rep_id=OuterRef(rep), day=OuterRef(day)))
+
+    RepDay.objects.filter(matching("rep_id", "day")).delete()
+    RepDayDimension.objects.filter(matching("rep_id", "day")).delete()
+    rollup_families(restrict=lambda qs, rep, day: qs.filter(matching(rep, day)), now=now)
 
 
-def recompute(*, now: dt.datetime | None = None, rep_ids: list[int] | None = None) -> RunResult:
-    """Incremental run: recompute the dirty (rep, day) cells (optionally of some reps only)."""
-    now = now or timezone.now()
+def periods_of(days: Iterable[dt.date], *, today: dt.date) -> list[PeriodRange]:
+    """Every week, month, quarter and year containing one of `days`, and the current ones."""
+    return sorted(
+        {period_containing(p, day) for day in {*days, today} for p in Period},
+        key=lambda r: (r.period, r.start),
+    )
+
+
+def recompute_periods(*, days: Iterable[dt.date], now: dt.datetime) -> int:
+    """Recompute the non-additive period values of the periods containing `days` (and today)."""
+    periods = periods_of(days, today=timezone.localdate(now))
+    with transaction.atomic():
+        _lock()
+        compute_period_values(periods=periods, now=now)
+    return len(periods)
+
+
+def recompute_cells(*, now: dt.datetime, rep_ids: Iterable[int] | None = None) -> RunResult:
+    """Claim the dirty cells (of some reps, or all) and replace their daily rollups."""
     run = uuid.uuid4()
-    cells = _claim(run=run, now=now, rep_ids=rep_ids)
-    if cells:
+    count = _claim(run=run, now=now, rep_ids=rep_ids)
+    days: tuple[dt.date, ...] = ()
+    if count:
         with transaction.atomic():
             _lock()
-            in_run = Exists(
-                DirtyCell.objects.filter(run=run, rep_id=OuterRef("rep_id"), day=OuterRef("day"))
-            )
-            RepDay.objects.filter(in_run).delete()
-            RepDayDimension.objects.filter(in_run).delete()
-            rollup_families(restrict=_claimed(run), now=now)
+            claimed = DirtyCell.objects.filter(run=run)
+            days = tuple(sorted(set(claimed.values_list("day", flat=True))))
+            _replace_rollups(claimed, now=now)
             _release(run=run)
-    logger.info("KPI recompute %s: %d cells", run, cells)
-    return RunResult(run=run, cells=cells, full=False)
+    return RunResult(run=run, cells=count, full=False, days=days)
+
+
+def recompute(*, now: dt.datetime | None = None, rep_ids: Iterable[int] | None = None) -> RunResult:
+    """Incremental run: the dirty cells' rollups, then the period values of their periods."""
+    now = now or timezone.now()
+    cells = recompute_cells(now=now, rep_ids=rep_ids)
+    periods = recompute_periods(days=cells.days, now=now)
+    logger.info("KPI recompute %s: %d cells, %d periods", cells.run, cells.cells, periods)
+    return RunResult(run=cells.run, cells=cells.cells, full=False, days=cells.days, periods=periods)
+
+
+def refresh_reps(*, rep_ids: Iterable[int], now: dt.datetime | None = None) -> None:
+    """Freshness after a write: rebuild the reps' dirty daily rollups at once, without clearing
+    the cells, so the next scheduled run still recomputes their period values."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        _lock()
+        _replace_rollups(DirtyCell.objects.filter(rep_id__in=list(rep_ids)), now=now)
 
 
 def recompute_full(*, now: dt.datetime | None = None) -> RunResult:
-    """Full run: rebuild every rollup from all history; clears the dirty cells it saw."""
+    """Full run: rebuild every rollup and period value from all history; clears the dirty cells
+    it saw."""
     now = now or timezone.now()
     run = uuid.uuid4()
     cells = _claim(run=run, now=now)
@@ -93,7 +139,27 @@ def recompute_full(*, now: dt.datetime | None = None) -> RunResult:
         _lock()
         RepDay.objects.all().delete()
         RepDayDimension.objects.all().delete()
+        KPIValue.objects.all().delete()
         rollup_families(restrict=lambda qs, rep, day: qs, now=now)
+        span = RepDay.objects.aggregate(first=Min("day"), last=Max("day"))
+        ranges = periods_of(_every_day(span["first"], span["last"]), today=timezone.localdate(now))
+        compute_period_values(periods=ranges, now=now)
         _release(run=run)
-    logger.info("KPI full recompute %s (%d dirty cells cleared)", run, cells)
-    return RunResult(run=run, cells=cells, full=True)
+    periods = len(ranges)
+    logger.info("KPI full recompute %s (%d dirty cells cleared, %d periods)", run, cells, periods)
+    return RunResult(run=run, cells=cells, full=True, periods=periods)
+
+
+def _every_day(first: dt.date | None, last: dt.date | None) -> list[dt.date]:
+    if first is None or last is None:
+        return []
+    # One day per week is enough to name every period in the span; keep the ends exact.
+    days = [first + dt.timedelta(days=7 * i) for i in range((last - first).days // 7 + 1)]
+    return [*days, last]
+
+
+def dirty_rep_ids() -> list[int]:
+    """Reps with unclaimed dirty cells, for fanning a run out into chunks."""
+    return sorted(
+        DirtyCell.objects.filter(run__isnull=True).values_list("rep_id", flat=True).distinct()
+    )

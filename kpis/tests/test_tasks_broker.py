@@ -9,6 +9,7 @@ import datetime as dt
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -33,6 +34,16 @@ def _redis_up(url: str) -> bool:
         return bool(redis.Redis.from_url(url, socket_connect_timeout=2).ping())
     except redis.RedisError:
         return False
+
+
+def _drop_cached_connections(app) -> None:
+    """Forget broker pools and result backends built for the eager settings (or the real ones)."""
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = None
+    app._backend_cache = None
+    app._local = threading.local()
+    app.__dict__.pop("amqp", None)
 
 
 @pytest.fixture
@@ -61,12 +72,14 @@ def real_broker(settings):
     old = {k: app.conf[k] for k in ("task_always_eager", "broker_url", "result_backend")}
     app.conf.update(task_always_eager=False, broker_url=url, result_backend=url)
     app.conf.task_default_queue = queue
+    _drop_cached_connections(app)
     try:
         yield app
     finally:
         worker.terminate()
         worker.wait(timeout=30)
         app.conf.update(**old)
+        _drop_cached_connections(app)
 
 
 def test_recompute_runs_on_a_real_worker_and_stores_values(real_broker):
