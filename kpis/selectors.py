@@ -18,6 +18,7 @@ from kpis.formulas import FORMULAS, Ratio, Stored
 from kpis.formulas import Sum as SumFormula
 from kpis.models import COUNTER_FIELDS, KPIValue, RepDay, RepDayDimension
 from kpis.registry import REGISTRY, Period
+from people.models import User
 
 _TRUNC = {
     Period.WEEK: TruncWeek,
@@ -96,6 +97,7 @@ def kpi_values(
         for c, f in formulas.items()
         if isinstance(f, SumFormula) or (isinstance(f, Ratio) and f.plain and period in f.periods)
     ]
+    quota: dict[tuple[int, dt.date], tuple[float, dt.datetime]] = {}
     if plain:
         rows = _grouped(
             RepDay, scope=scope, scope_ids=scope_ids, period=period, start=start, end=end,
@@ -124,6 +126,14 @@ def kpi_values(
                     num = float(sum(row[c] for c in f.numerator))
                     den = float(sum(row[c] for c in f.denominator))
                     make(code, sid, pstart, "", num, den, f.scale, at)
+                else:  # quota_attainment: the denominator is the revenue target
+                    quota[(sid, pstart)] = (float(row["revenue_won"]), at)
+        if quota:
+            targets = _revenue_targets(scope, period, quota)
+            for (sid, pstart), (revenue, at) in quota.items():
+                target = targets.get((sid, pstart))
+                make("quota_attainment", sid, pstart, "", revenue,
+                     float(target) if target is not None else None, 1.0, at)  # fmt: skip
 
     dimensional = [
         c
@@ -183,6 +193,32 @@ def kpi_values(
             for v in qs
         )
     return out
+
+
+def _revenue_targets(scope: str, period: Period, quota: dict) -> dict:
+    """The `revenue_won` target of each (scope id, period start) in `quota`: at most 3 queries."""
+    from kpis import targets
+
+    starts = sorted({start for _sid, start in quota})
+    ids = sorted({sid for sid, _start in quota})
+    codes = ["revenue_won"]
+    if scope == "rep":
+        reps = User.objects.filter(pk__in=ids).only("id", "team_id", "role")
+        found = targets.targets_for_reps(
+            reps=reps, codes=codes, period=period, period_starts=starts
+        )
+    elif scope == "team":
+        found = targets.targets_for_teams(
+            teams=ids, codes=codes, period=period, period_starts=starts
+        )
+    else:
+        found = {
+            (0, code, start): value
+            for (code, start), value in targets.target_for_org(
+                codes=codes, period=period, period_starts=starts
+            ).items()
+        }
+    return {(sid, start): value for (sid, _code, start), value in found.items()}
 
 
 def _dimension_families(code: str) -> tuple[str, ...]:

@@ -354,3 +354,23 @@ def test_revenue_is_decimal_exact_in_storage(deals):
     assert RepDay.objects.get(rep=deals["a2"], day=dt.date(2026, 11, 10)).revenue_won == Decimal(
         "100000.00"
     )
+
+
+def test_quota_attainment_is_revenue_over_the_revenue_target(deals):
+    from kpis.target_services import target_set
+
+    a1, a2, team_a = deals["a1"], deals["a2"], deals["team_a"]
+    target_set(kpi="revenue_won", scope="rep", rep=a2, period="month", value=80_000,
+               valid_from=dt.date(2026, 1, 1), changed_by=a2)  # fmt: skip
+    recompute()
+    rep = values("rep", "month", NOV, ["quota_attainment"], [a1.pk, a2.pk])
+    # a2 won 100 000 against 80 000; a1 has no target: None, never 0.
+    assert rep == {
+        ("quota_attainment", a2.pk, ""): pytest.approx(1.25),
+        ("quota_attainment", a1.pk, ""): None,
+    }
+    # The team's target for an additive KPI is the sum of its members' targets (80 000).
+    team = values("team", "month", NOV, ["quota_attainment"], [team_a.pk])
+    assert team == {("quota_attainment", team_a.pk, ""): pytest.approx(1.25)}
+    org = values("org", "month", NOV, ["quota_attainment"])
+    assert org == {("quota_attainment", 0, ""): pytest.approx(1.25)}

@@ -91,6 +91,7 @@ def test_nightly_schedule_runs_the_recompute_at_two_site_time():
     assert str(task.crontab.timezone) == "Europe/Stockholm"
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_runs_leave_one_row_per_key(postgres_only):
     team = TeamFactory()
