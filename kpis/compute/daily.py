@@ -8,7 +8,7 @@ same SQL runs on PostgreSQL and SQLite (≥ 3.24).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection
@@ -36,10 +36,6 @@ from pipeline.models import Lead, Opportunity, RepCost, StageChange
 ScopeFilter = Callable[[QuerySet, str, str], QuerySet]
 
 _MONEY = DecimalField(max_digits=16, decimal_places=2)
-
-
-def _count(condition: Q | None = None) -> Count:
-    return Count("id", filter=condition)
 
 
 def _sum_money(field: str, condition: Q | None = None) -> Coalesce:
@@ -73,30 +69,46 @@ def _first_touch() -> Exists:
     return ~Exists(earlier)
 
 
-def _activity_counters() -> dict:
+@dataclass(frozen=True)
+class Counter:
+    """One additive counter: the rows it counts (`where`), or the field it sums over them."""
+
+    where: Q = field(default_factory=Q)
+    sum_of: str | None = None
+    money: bool = False
+
+    def aggregate(self):
+        condition = self.where if self.where else None
+        if self.sum_of is None:
+            return Count("id", filter=condition)
+        if self.money:
+            return _sum_money(self.sum_of, condition)
+        return Coalesce(Sum(self.sum_of, filter=condition), Value(0))
+
+
+def _activity_counters() -> dict[str, Counter]:
     call = Q(kind="call", direction="outbound")
     email = Q(kind="email", direction="outbound")
     connected = call & Q(outcome="connected")
     new_contact = Q(contact__isnull=False, first_touch=True)
+    quality = Q(duration_seconds__gte=settings.KPI_QUALITY_CALL_SECONDS)
     return {
-        "calls_made": _count(call),
-        "calls_connected": _count(connected),
-        "calls_over_3_min": _count(
-            connected & Q(duration_seconds__gte=settings.KPI_QUALITY_CALL_SECONDS)
-        ),
-        "talk_time_seconds": Coalesce(Sum("duration_seconds", filter=call), Value(0)),
-        "calls_with_company": _count(call & Q(company__isnull=False)),
-        "emails_sent": _count(email),
-        "emails_replied": _count(email & Q(replied=True)),
-        "emails_clicked": _count(email & Q(clicked=True)),
-        "meetings_held": _count(Q(kind="meeting")),
-        "meetings_held_physical": _count(Q(kind="meeting", mode="physical")),
-        "meetings_held_digital": _count(Q(kind="meeting", mode="digital")),
-        "meetings_new_contacts": _count(Q(kind="meeting") & new_contact),
-        "demos_held": _count(Q(kind="demo")),
-        "demos_on_site": _count(Q(kind="demo", mode="physical")),
-        "lunches_new_contacts": _count(Q(kind="lunch") & new_contact),
-        "activities_total": _count(),
+        "calls_made": Counter(call),
+        "calls_connected": Counter(connected),
+        "calls_over_3_min": Counter(connected & quality),
+        "talk_time_seconds": Counter(call, sum_of="duration_seconds"),
+        "calls_with_company": Counter(call & Q(company__isnull=False)),
+        "emails_sent": Counter(email),
+        "emails_replied": Counter(email & Q(replied=True)),
+        "emails_clicked": Counter(email & Q(clicked=True)),
+        "meetings_held": Counter(Q(kind="meeting")),
+        "meetings_held_physical": Counter(Q(kind="meeting", mode="physical")),
+        "meetings_held_digital": Counter(Q(kind="meeting", mode="digital")),
+        "meetings_new_contacts": Counter(Q(kind="meeting") & new_contact),
+        "demos_held": Counter(Q(kind="demo")),
+        "demos_on_site": Counter(Q(kind="demo", mode="physical")),
+        "lunches_new_contacts": Counter(Q(kind="lunch") & new_contact),
+        "activities_total": Counter(),
     }
 
 
@@ -108,7 +120,7 @@ class Family:
     queryset: Callable[[], QuerySet]
     rep: str
     day: str
-    counters: Callable[[], dict]
+    counters: Callable[[], dict[str, Counter]]
 
 
 FAMILIES: tuple[Family, ...] = (
@@ -129,11 +141,11 @@ FAMILIES: tuple[Family, ...] = (
         "booked_by_id",
         "booked_day",
         lambda: {
-            "meetings_booked": _count(Q(kind="meeting")),
-            "meetings_booked_decision_makers": _count(
+            "meetings_booked": Counter(Q(kind="meeting")),
+            "meetings_booked_decision_makers": Counter(
                 Q(kind="meeting", contact__is_decision_maker=True)
             ),
-            "demos_booked": _count(Q(kind="demo")),
+            "demos_booked": Counter(Q(kind="demo")),
         },
     ),
     Family(
@@ -142,9 +154,9 @@ FAMILIES: tuple[Family, ...] = (
         "created_by_id",
         "created_day",
         lambda: {
-            "opportunities_created": _count(),
-            "opportunities_created_new_business": _count(Q(kind="new_business")),
-            "opportunities_created_upsell": _count(Q(kind="upsell")),
+            "opportunities_created": Counter(),
+            "opportunities_created_new_business": Counter(Q(kind="new_business")),
+            "opportunities_created_upsell": Counter(Q(kind="upsell")),
         },
     ),
     Family(
@@ -152,7 +164,7 @@ FAMILIES: tuple[Family, ...] = (
         lambda: StageChange.objects.filter(from_stage__isnull=False),
         "owner_id",
         "changed_day",
-        lambda: {"stage_advances": _count(is_forward())},
+        lambda: {"stage_advances": Counter(is_forward())},
     ),
     Family(
         "deals_closed",
@@ -160,9 +172,9 @@ FAMILIES: tuple[Family, ...] = (
         "owner_id",
         "closed_day",
         lambda: {
-            "deals_won": _count(Q(stage__outcome="won")),
-            "deals_lost": _count(Q(stage__outcome="lost")),
-            "revenue_won": _sum_money("amount", Q(stage__outcome="won")),
+            "deals_won": Counter(Q(stage__outcome="won")),
+            "deals_lost": Counter(Q(stage__outcome="lost")),
+            "revenue_won": Counter(Q(stage__outcome="won"), sum_of="amount", money=True),
         },
     ),
     Family(
@@ -176,9 +188,9 @@ FAMILIES: tuple[Family, ...] = (
         "assigned_to_id",
         "received_day",
         lambda: {
-            "leads_received": _count(),
-            "leads_unanswered": _count(Q(answered=False)),
-            "leads_converted": _count(Q(converted=True)),
+            "leads_received": Counter(),
+            "leads_unanswered": Counter(Q(answered=False)),
+            "leads_converted": Counter(Q(converted=True)),
         },
     ),
     Family(
@@ -186,9 +198,13 @@ FAMILIES: tuple[Family, ...] = (
         lambda: RepCost.objects.all(),
         "rep_id",
         "month",
-        lambda: {"cost": _sum_money("amount")},
+        lambda: {"cost": Counter(sum_of="amount", money=True)},
     ),
 )
+
+COUNTER_FAMILY: dict[str, Family] = {
+    counter: family for family in FAMILIES for counter in family.counters()
+}
 
 
 def _customer_type() -> Exists:
@@ -226,8 +242,8 @@ def _won() -> QuerySet:
 
 
 _DEAL_COUNTERS = lambda: {  # noqa: E731
-    "deals_won": _count(),
-    "revenue_won": _sum_money("amount"),
+    "deals_won": Counter(),
+    "revenue_won": Counter(sum_of="amount", money=True),
 }
 
 DIMENSION_FAMILIES: tuple[DimensionFamily, ...] = (
@@ -266,8 +282,8 @@ DIMENSION_FAMILIES: tuple[DimensionFamily, ...] = (
         "changed_day",
         lambda: Concat(Value("stage:"), "to_stage__slug", output_field=CharField()),
         lambda: {
-            "stage_exits": _count(),
-            "stage_exits_forward": _count(
+            "stage_exits": Counter(),
+            "stage_exits_forward": Counter(
                 Q(next_outcome="won") | Q(next_outcome="open", next_order__gt=F("to_stage__order"))
             ),
         },
@@ -302,7 +318,7 @@ def rollup_families(*, restrict: ScopeFilter, now) -> None:
     """Insert the counters of every family for the rows `restrict` keeps (call in a transaction,
     after deleting the stored rows of the same cells)."""
     for family in FAMILIES:
-        counters = family.counters()
+        counters = {name: counter.aggregate() for name, counter in family.counters().items()}
         qs = (
             restrict(family.queryset(), family.rep, family.day)
             .order_by()
@@ -317,7 +333,8 @@ def rollup_families(*, restrict: ScopeFilter, now) -> None:
             ["computed_at", *counters],
         )
     for family in DIMENSION_FAMILIES:
-        for counter, aggregate in family.counters().items():
+        for counter, definition in family.counters().items():
+            aggregate = definition.aggregate()
             qs = (
                 restrict(family.queryset(), family.rep, family.day)
                 .order_by()
