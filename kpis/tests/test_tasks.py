@@ -9,6 +9,7 @@ import threading
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.db.models import F
 
 from activities.services import activity_log
 from kpis import tasks
@@ -128,4 +129,22 @@ def test_two_concurrent_runs_leave_one_row_per_key(postgres_only):
         "scope", "scope_id", "kpi", "period", "period_start", "dimension"
     )
     assert len(keys) == len(set(keys))
+    assert not DirtyCell.objects.exists()
+
+
+@pytest.mark.django_db
+def test_cells_claimed_by_a_run_that_died_are_taken_over_after_an_hour():
+    import uuid
+
+    from django.utils import timezone
+
+    rep = UserFactory()
+    activity_log(owner=rep, kind="call", occurred_at=AT)
+    now = timezone.now()
+    # A worker claimed the cell and was killed before it committed its results.
+    DirtyCell.objects.update(run=uuid.uuid4(), claimed_token=F("token"), claimed_at=now)
+    assert run.recompute(now=now + dt.timedelta(minutes=5)).cells == 0  # maybe still running
+    assert not RepDay.objects.exists()
+    assert run.recompute(now=now + dt.timedelta(hours=2)).cells == 1  # stale: taken over
+    assert RepDay.objects.get(rep=rep).calls_made == 1
     assert not DirtyCell.objects.exists()
