@@ -9,7 +9,7 @@ PORT   ?= 8000
 # The demo runs in the embedded mode: DEBUG on, SQLite under var/, Celery eager (no Redis).
 export DEBUG ?= true
 
-.PHONY: run test venv lint format serve clean-db
+.PHONY: run test venv lint format messages clean-db
 
 venv: $(VENV)/.installed
 
@@ -36,6 +36,13 @@ lint: venv
 format: venv
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Refresh the Swedish catalogue after adding strings (needs GNU gettext); translate the new
+# entries in locale/sv/LC_MESSAGES/django.po, then run it again to compile the .mo.
+messages: venv
+	$(BIN)/python manage.py makemessages -l sv --ignore=.venv --ignore=var --ignore=staticfiles --ignore=bench --no-obsolete
+	$(BIN)/python manage.py compilemessages -l sv --ignore=.venv
+	msgfmt --check --statistics -o /dev/null locale/sv/LC_MESSAGES/django.po
 
 clean-db:
 	rm -f var/saljsite.sqlite3 var/saljsite.sqlite3-wal var/saljsite.sqlite3-shm

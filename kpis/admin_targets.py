@@ -21,6 +21,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.text import format_lazy
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kpis.models import RolePreset, Target, TargetChange
 from kpis.models.targets import PERIOD_CHOICES, ROLE_CHOICES
@@ -162,7 +163,7 @@ class TargetAdmin(admin.ModelAdmin):
         (_("When"), {"fields": ["valid_from", "valid_to"]}),
     ]
 
-    @admin.display(description=_("subject"))
+    @admin.display(description=pgettext_lazy("target", "applies to"))
     def subject(self, obj: Target) -> str:
         if obj.scope == Target.Scope.REP:
             return str(obj.rep)

@@ -29,6 +29,7 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kpis.models import Target
 from kpis.periods import PeriodRange
@@ -228,7 +229,7 @@ def target_for_rep(
 # ---------------------------------------------------------------------------
 class Status(models.TextChoices):
     MET = "met", _("Met")
-    CLOSE = "close", _("Close")
+    CLOSE = "close", pgettext_lazy("target status", "Close")
     BEHIND = "behind", _("Behind")
 
 
