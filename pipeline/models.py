@@ -11,6 +11,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from pipeline.exceptions import AppendOnlyError
@@ -199,6 +200,17 @@ class Lead(models.Model):
         return self.name
 
 
+# Names of the stages seeded by migration 0002, marked for translation.
+DEFAULT_STAGE_NAMES = (
+    gettext_noop("Qualification"),
+    gettext_noop("Meeting"),
+    gettext_noop("Proposal"),
+    gettext_noop("Negotiation"),
+    gettext_noop("Won"),
+    gettext_noop("Lost"),
+)
+
+
 class Stage(models.Model):
     class Outcome(models.TextChoices):
         OPEN = "open", _("Open")
@@ -223,7 +235,8 @@ class Stage(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        # The seeded stage names are translated (DEFAULT_STAGE_NAMES); others show as entered.
+        return gettext(self.name)
 
     @property
     def is_open(self) -> bool:

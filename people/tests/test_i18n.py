@@ -287,3 +287,14 @@ def test_parse_po_reads_multiline_plural_context_and_fuzzy_entries():
     assert (multiline.msgctxt, multiline.msgid, multiline.msgstr) == ("ctx", "a %(n)s b", {0: "x"})
     assert multiline.flags == {"fuzzy", "python-format"}
     assert (plural.msgid_plural, plural.msgstr) == ("many", {0: "en", 1: ""})
+
+
+@pytest.mark.django_db
+def test_seeded_stage_names_follow_the_language():
+    from pipeline.models import Stage
+
+    stage = Stage.objects.get(slug="proposal")
+    with translation.override("sv"):
+        assert str(stage) == "Offert"
+    with translation.override("en"):
+        assert str(stage) == "Proposal"
