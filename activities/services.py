@@ -71,6 +71,9 @@ def _prepare(activity: Activity) -> None:
     activity.full_clean()
 
 
+FIRST_TOUCH_KINDS = (Activity.Kind.MEETING, Activity.Kind.DEMO, Activity.Kind.LUNCH)
+
+
 def _cells(activity: Activity) -> list[tuple[int | None, dt.date | None]]:
     cells = [
         (activity.owner_id, activity.occurred_day),
@@ -80,6 +83,17 @@ def _cells(activity: Activity) -> list[tuple[int | None, dt.date | None]]:
         # The lead's response time and unanswered count belong to its assignee and received day.
         lead = activity.lead
         cells.append((lead.assigned_to_id, lead.received_day))
+    if activity.contact_id is not None and activity.kind in FIRST_TOUCH_KINDS:
+        # Which of the contact's meetings, demos and lunches is the first ("new contact") can
+        # change with this one: recompute the cells of all of them.
+        cells += (
+            Activity.objects.filter(
+                contact_id=activity.contact_id, kind__in=FIRST_TOUCH_KINDS, status="completed"
+            )
+            .order_by()
+            .values_list("owner_id", "occurred_day")
+            .distinct()
+        )
     return cells
 
 

@@ -69,3 +69,11 @@ def last_periods(period: Period | str, day: dt.date, count: int) -> list[PeriodR
     for _ in range(count - 1):
         periods.append(periods[-1].previous())
     return periods[::-1]
+
+
+def weekly_days(first: dt.date | None, last: dt.date | None) -> list[dt.date]:
+    """One day per week from `first`, and `last`: every period between them contains one."""
+    if first is None or last is None or first > last:
+        return []
+    days = [first + dt.timedelta(days=7 * i) for i in range((last - first).days // 7 + 1)]
+    return [*days, last]

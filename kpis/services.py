@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from kpis.models import DirtyCell
+from kpis.periods import weekly_days
 
 Cell = tuple[int | None, dt.date | None]
 
@@ -45,6 +46,18 @@ def _enqueue_rep_recompute(rep_ids: list[int]) -> None:
     from kpis.tasks import recompute_reps
 
     recompute_reps.delay(rep_ids)
+
+
+def span_cells(
+    *, rep_ids: Iterable[int | None], first: dt.date | None, last: dt.date | None
+) -> list[Cell]:
+    """Cells that make a recompute revisit every period between `first` and `last`.
+
+    A period's non-additive values are recomputed when any of its days is dirty, so one day per
+    week (every 7-day window holds one) and the last day are enough.
+    """
+    days = weekly_days(first, last)
+    return [(rep_id, day) for rep_id in set(rep_ids) if rep_id is not None for day in days]
 
 
 def dirty_cells_mark_since(*, since: dt.date) -> int:

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from people.admin_scoping import ScopedAdminMixin, visible_user_q
 from people.models import Team, User
+from people.services import user_set_team
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -40,6 +41,17 @@ class UserAdmin(ScopedAdminMixin, DjangoUserAdmin):
     @admin.display(description=_("name"), ordering="first_name")
     def full_name(self, obj: User) -> str:
         return obj.get_full_name()
+
+    def save_model(self, request, obj: User, form, change: bool) -> None:
+        # A team change goes through the service: it marks the rep's history for recompute.
+        if change and "team" in form.changed_data:
+            new_team = obj.team
+            obj.team_id = form.initial.get("team")
+            super().save_model(request, obj, form, change)
+            user_set_team(user=obj, team=new_team)
+            obj.refresh_from_db(fields=["team"])
+            return
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(Team)

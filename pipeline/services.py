@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kpis.services import dirty_cells_mark
+from kpis.services import dirty_cells_mark, span_cells
 from pipeline.models import Company, Contact, Lead, Opportunity, RepCost, Stage, StageChange
 from saljsite.timeutils import local_day
 
@@ -69,6 +69,29 @@ def lead_assign(*, lead: Lead, to: User | None) -> Lead:
     lead.full_clean()
     lead.save(update_fields=["assigned_to"])
     dirty_cells_mark(cells=before + _lead_cells(lead))
+    return lead
+
+
+LEAD_EDITABLE_FIELDS = frozenset(
+    {"name", "source", "direction", "company", "contact", "status", "notes", "external_id"}
+)
+
+
+@transaction.atomic
+def lead_update(*, lead: Lead, **changes: Any) -> Lead:
+    """Edit a lead's details (not its assignee: `lead_assign`; not when it was received)."""
+    unknown = set(changes) - LEAD_EDITABLE_FIELDS
+    if unknown:
+        raise TypeError(f"Not editable here: {', '.join(sorted(unknown))}")
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    for field, value in changes.items():
+        setattr(lead, field, value)
+    if lead.company_id is None and lead.contact_id is not None:
+        lead.company_id = lead.contact.company_id
+    lead.full_clean()
+    lead.save()
+    # No KPI reads these fields (lead KPIs use the assignee, the received day and the lead's
+    # opportunities and activities), so no cell is marked dirty.
     return lead
 
 
@@ -216,12 +239,37 @@ def opportunity_move_stage(
         .values_list("owner_id", "changed_day")
         .first()
     )
-    dirty_cells_mark(
-        cells=before
+    cells = (
+        before
         + _opportunity_cells(opp)
         + [(opp.owner_id, change.changed_day), previous or (None, None)]
+        # A back-dated move changes the open pipeline at the end of every period since.
+        + span_cells(rep_ids=[opp.owner_id], first=change.changed_day, last=timezone.localdate())
     )
+    if Stage.Outcome.WON in (from_stage.outcome, stage.outcome):
+        cells += _purchase_cells(opp, closed_days=[before[1][1], opp.closed_day])
+    dirty_cells_mark(cells=cells)
     return change
+
+
+def _purchase_cells(opp: Opportunity, *, closed_days: list[dt.date | None]) -> list:
+    """A purchase (a won deal) appeared or vanished: the company's other deals may change
+    customer type, and churn and repeat purchase change for a year after it."""
+    later_deals = list(
+        Opportunity.objects.filter(company_id=opp.company_id, closed_day__isnull=False)
+        .exclude(pk=opp.pk)
+        .values_list("owner_id", "closed_day")
+    )
+    account_owner = Company.objects.filter(pk=opp.company_id).values_list("owner_id", flat=True)[0]
+    year_cells = [
+        cell
+        for day in closed_days
+        if day is not None
+        for cell in span_cells(
+            rep_ids=[account_owner or opp.owner_id], first=day, last=day + dt.timedelta(days=366)
+        )
+    ]
+    return later_deals + year_cells
 
 
 OPPORTUNITY_EDITABLE_FIELDS = frozenset(
@@ -247,19 +295,30 @@ def opportunity_update(*, opportunity: Opportunity, **changes: Any) -> Opportuni
     unknown = set(changes) - OPPORTUNITY_EDITABLE_FIELDS
     if unknown:
         raise TypeError(f"Not editable here: {', '.join(sorted(unknown))}")
-    opp = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
-    before = _opportunity_cells(opp) + [(opp.owner_id, None)]
+    opp = Opportunity.objects.select_for_update().select_related("lead").get(pk=opportunity.pk)
+    before = _opportunity_cells(opp)
+    owner_before, lead_before = opp.owner_id, opp.lead
     for field, value in changes.items():
         setattr(opp, field, value)
     if opp.contact_id is not None and opp.contact.company_id != opp.company_id:
         raise ValidationError({"contact": _("This contact belongs to another company.")})
     opp.full_clean()
     opp.save()
-    # An owner change moves open pipeline and results between reps: recompute both from creation.
     cells = before + _opportunity_cells(opp)
-    if "owner" in changes:
-        cells += [(before_owner, opp.created_day) for before_owner, _day in before]
-        cells.append((opp.owner_id, opp.created_day))
+    if {"owner", "amount"} & set(changes):
+        # Ownership and amount have no history: the open pipeline of every period since the
+        # deal was created, and its result, move with them.
+        cells += span_cells(
+            rep_ids=[owner_before, opp.owner_id],
+            first=opp.created_day,
+            last=opp.closed_day or timezone.localdate(),
+        )
+    if "lead" in changes:
+        cells += [
+            (lead.assigned_to_id, lead.received_day) for lead in (lead_before, opp.lead) if lead
+        ]
+    if "company" in changes and opp.closed_day is not None and opp.stage.outcome == "won":
+        cells += _purchase_cells(opp, closed_days=[opp.closed_day])
     dirty_cells_mark(cells=cells)
     return opp
 

@@ -26,7 +26,7 @@ from django.utils import timezone
 from kpis.compute.daily import rollup_families
 from kpis.compute.periodic import compute_period_values
 from kpis.models import DirtyCell, KPIValue, RepDay, RepDayDimension
-from kpis.periods import PeriodRange, period_containing
+from kpis.periods import PeriodRange, period_containing, weekly_days
 from kpis.registry import Period
 
 logger = logging.getLogger(__name__)
@@ -142,20 +142,15 @@ def recompute_full(*, now: dt.datetime | None = None) -> RunResult:
         KPIValue.objects.all().delete()
         rollup_families(restrict=lambda qs, rep, day: qs, now=now)
         span = RepDay.objects.aggregate(first=Min("day"), last=Max("day"))
-        ranges = periods_of(_every_day(span["first"], span["last"]), today=timezone.localdate(now))
+        today = timezone.localdate(now)
+        # Up to today: snapshots (open pipeline, churn) have values after the last activity too.
+        last = max(span["last"], today) if span["last"] else None
+        ranges = periods_of(weekly_days(span["first"], last), today=today)
         compute_period_values(periods=ranges, now=now)
         _release(run=run)
     periods = len(ranges)
     logger.info("KPI full recompute %s (%d dirty cells cleared, %d periods)", run, cells, periods)
     return RunResult(run=run, cells=cells, full=True, periods=periods)
-
-
-def _every_day(first: dt.date | None, last: dt.date | None) -> list[dt.date]:
-    if first is None or last is None:
-        return []
-    # One day per week is enough to name every period in the span; keep the ends exact.
-    days = [first + dt.timedelta(days=7 * i) for i in range((last - first).days // 7 + 1)]
-    return [*days, last]
 
 
 def dirty_rep_ids() -> list[int]:

@@ -204,9 +204,13 @@ def test_a_stage_move_marks_the_owners_cell_on_the_move_day(opportunity, rep, sd
         at=dt.datetime(2026, 11, 22, 23, 30, tzinfo=UTC),  # Monday 00:30 in Stockholm.
     )
 
-    # The move day, plus the creation cell (the entry this move exits, for stage conversion).
-    assert dirty() == {(rep.pk, dt.date(2026, 11, 23)), (rep.pk, dt.date(2026, 10, 1))}
-    assert (sdr.pk, dt.date(2026, 11, 23)) not in dirty()
+    # The move day, plus the creation cell (the entry this move exits, for stage conversion);
+    # beyond those, only the owner's later days (open pipeline of the periods since the move).
+    move_day = dt.date(2026, 11, 23)
+    assert {(rep.pk, move_day), (rep.pk, dt.date(2026, 10, 1))} <= dirty()
+    others = dirty() - {(rep.pk, move_day), (rep.pk, dt.date(2026, 10, 1))}
+    assert all(rep_id == rep.pk and day > move_day for rep_id, day in others)
+    assert (sdr.pk, move_day) not in dirty()
 
 
 def test_a_move_after_an_owner_change_marks_the_new_owner_on_the_move_day(opportunity, rep):
@@ -216,8 +220,11 @@ def test_a_move_after_an_owner_change_marks_the_new_owner_on_the_move_day(opport
 
     opportunity_move_stage(opportunity=opportunity, to_stage="meeting", changed_by=successor, at=AT)
 
-    # The entry being exited was the old owner's, on the creation day.
-    assert dirty() == {(successor.pk, MONDAY), (rep.pk, dt.date(2026, 10, 1))}
+    # The entry being exited was the old owner's, on the creation day; later days are the new
+    # owner's (open pipeline of the periods since the move).
+    assert {(successor.pk, MONDAY), (rep.pk, dt.date(2026, 10, 1))} <= dirty()
+    others = dirty() - {(successor.pk, MONDAY), (rep.pk, dt.date(2026, 10, 1))}
+    assert all(rep_id == successor.pk and day > MONDAY for rep_id, day in others)
 
 
 def test_winning_marks_the_owners_cell_on_the_close_day(opportunity, rep):
