@@ -184,8 +184,70 @@ class Activity(models.Model):
             models.Index(fields=["occurred_day"], name="activity_day_idx"),
             models.Index(fields=["lead", "occurred_at"], name="activity_lead_at_idx"),
             models.Index(fields=["contact", "occurred_at"], name="activity_contact_at_idx"),
+            # A contact's first completed meeting, demo or lunch ("new contact" KPIs): one probe
+            # per activity, or one ordered index-only pass for all contacts (kpis/compute/daily).
+            models.Index(
+                fields=["contact", "occurred_at", "id"],
+                condition=Q(status="completed", kind__in=["meeting", "demo", "lunch"]),
+                name="activity_first_touch_idx",
+            ),
         ]
 
     def __str__(self) -> str:
         label = self.subject or self.get_kind_display()
         return f"{label} · {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class ActivityChange(models.Model):
+    """Who changed an activity, when and how: an append-only log written by the activity services.
+
+    The activity is referenced by id, not by a foreign key, so the history of a deleted activity
+    stays (the same pattern as `kpis.TargetChange`). `before` and `after` hold the changed fields
+    only: foreign keys as `{"id": …, "label": …}`, datetimes as ISO 8601 strings.
+    """
+
+    class Action(models.TextChoices):
+        CREATED = "created", _("Created")
+        CHANGED = "changed", _("Changed")
+        COMPLETED = "completed", _("Completed")
+        CANCELLED = "cancelled", _("Cancelled")
+        DELETED = "deleted", _("Deleted")
+
+    activity_id_ref = models.BigIntegerField(_("activity id"))
+    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("changed by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    changed_at = models.DateTimeField(_("changed at"), default=timezone.now)
+    before = models.JSONField(_("before"), null=True, blank=True)
+    after = models.JSONField(_("after"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        verbose_name = _("activity change")
+        verbose_name_plural = _("activity changes")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(action__in=["created", "changed", "completed", "cancelled", "deleted"]),
+                name="activitychange_action_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["activity_id_ref", "changed_at"], name="activitychange_ref_at_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        action = self.get_action_display()
+        return f"{action} #{self.activity_id_ref} {self.changed_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise ValueError("Activity history is append-only: a change cannot be edited.")
+        super().save(*args, **kwargs)

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from activities.models import Activity
+from activities.models import Activity, ActivityChange
 from kpis.services import dirty_cells_mark
 from saljsite.timeutils import local_day
 
@@ -119,8 +119,12 @@ def activity_log(
     subject: str = "",
     notes: str = "",
     external_id: str = "",
+    changed_by: User | None = None,
 ) -> Activity:
-    """Log one activity for its owner; a link without a company lends its own. Validated first."""
+    """Log one activity for its owner; a link without a company lends its own. Validated first.
+
+    The creation is recorded in the activity's history with `changed_by` as its author.
+    """
     activity = Activity(
         owner=owner,
         kind=kind,
@@ -144,6 +148,7 @@ def activity_log(
     )
     _prepare(activity)
     activity.save()
+    _record(activity.pk, ActivityChange.Action.CREATED, changed_by, after=_snapshot(activity))
     dirty_cells_mark(cells=_cells(activity))
     return activity
 
@@ -170,19 +175,87 @@ def activity_book(
 
 
 @transaction.atomic
-def activity_update(*, activity: Activity, **changes: Any) -> Activity:
-    """Change an activity; both its old and its new (rep, day) cells are recomputed."""
+def activity_update(
+    *, activity: Activity, changed_by: User | None = None, **changes: Any
+) -> Activity:
+    """Change an activity; both its old and its new (rep, day) cells are recomputed.
+
+    The changed fields (old and new values) are recorded in the activity's history.
+    """
+    return _apply(activity, changes, action=ActivityChange.Action.CHANGED, changed_by=changed_by)
+
+
+def _apply(
+    activity: Activity, changes: dict[str, Any], *, action: str, changed_by: User | None
+) -> Activity:
     unknown = set(changes) - EDITABLE_FIELDS
     if unknown:
         raise TypeError(f"Not editable: {', '.join(sorted(unknown))}")
     activity = Activity.objects.select_for_update().get(pk=activity.pk)
     before = _cells(activity)
+    # The company is derived from a new link when none is given: it may change too.
+    watched = [*changes, *(["company"] if "company" not in changes else [])]
+    old_raw = {field: _raw(activity, field) for field in watched}
+    old_json = {field: _json(activity, field) for field in watched}
     for field, value in changes.items():
         setattr(activity, field, value)
     _prepare(activity)
     activity.save()
+    changed = [field for field in watched if _raw(activity, field) != old_raw[field]]
+    if changed:
+        _record(
+            activity.pk,
+            action,
+            changed_by,
+            before={field: old_json[field] for field in changed},
+            after={field: _json(activity, field) for field in changed},
+        )
     dirty_cells_mark(cells=before + _cells(activity))
     return activity
+
+
+# ---------------------------------------------------------------------------
+# History (ActivityChange): who changed what, when
+# ---------------------------------------------------------------------------
+def _raw(activity: Activity, field: str) -> Any:
+    return getattr(activity, Activity._meta.get_field(field).attname)
+
+
+def _json(activity: Activity, field: str) -> Any:
+    """A field's value as stored in the history: related rows with their label at the time."""
+    if Activity._meta.get_field(field).is_relation:
+        obj = getattr(activity, field)
+        return None if obj is None else {"id": obj.pk, "label": str(obj)}
+    value = getattr(activity, field)
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return value
+
+
+def _snapshot(activity: Activity) -> dict[str, Any]:
+    """The fields that hold something (not empty, not false), for creations and deletions."""
+    return {
+        field: _json(activity, field)
+        for field in sorted(EDITABLE_FIELDS)
+        if _raw(activity, field) not in (None, "", False)
+    }
+
+
+def _record(
+    activity_id: int,
+    action: str,
+    changed_by: User | None,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    ActivityChange.objects.create(
+        activity_id_ref=activity_id,
+        action=action,
+        changed_by=changed_by,
+        before=before,
+        after=after,
+    )
 
 
 def _stored_status(activity: Activity) -> str:
@@ -192,27 +265,38 @@ def _stored_status(activity: Activity) -> str:
 
 @transaction.atomic
 def activity_complete(
-    *, activity: Activity, occurred_at: dt.datetime | None = None, **fields: Any
+    *,
+    activity: Activity,
+    occurred_at: dt.datetime | None = None,
+    changed_by: User | None = None,
+    **fields: Any,
 ) -> Activity:
     """Mark a planned activity as done (at `occurred_at`, default: as planned) with its outcome."""
     if _stored_status(activity) != Activity.Status.PLANNED:
         raise ValidationError({"status": _("Only a planned activity can be completed.")})
     if occurred_at is not None:
         fields["occurred_at"] = occurred_at
-    return activity_update(activity=activity, status=Activity.Status.COMPLETED, **fields)
+    fields["status"] = Activity.Status.COMPLETED
+    return _apply(activity, fields, action=ActivityChange.Action.COMPLETED, changed_by=changed_by)
 
 
 @transaction.atomic
-def activity_cancel(*, activity: Activity) -> Activity:
+def activity_cancel(*, activity: Activity, changed_by: User | None = None) -> Activity:
     """Cancel a planned activity; a cancelled booking no longer counts as booked."""
     if _stored_status(activity) != Activity.Status.PLANNED:
         raise ValidationError({"status": _("Only a planned activity can be cancelled.")})
-    return activity_update(activity=activity, status=Activity.Status.CANCELLED)
+    return _apply(
+        activity,
+        {"status": Activity.Status.CANCELLED},
+        action=ActivityChange.Action.CANCELLED,
+        changed_by=changed_by,
+    )
 
 
 @transaction.atomic
-def activity_delete(*, activity: Activity) -> None:
-    """Delete an activity; its (rep, day) cells are recomputed."""
+def activity_delete(*, activity: Activity, changed_by: User | None = None) -> None:
+    """Delete an activity; its (rep, day) cells are recomputed; its history records the deletion."""
     activity = Activity.objects.select_related("lead").get(pk=activity.pk)
     dirty_cells_mark(cells=_cells(activity))
+    _record(activity.pk, ActivityChange.Action.DELETED, changed_by, before=_snapshot(activity))
     activity.delete()

@@ -46,6 +46,18 @@ class CompanyAdmin(ScopedAdminMixin, admin.ModelAdmin):
     autocomplete_fields = ("owner",)
     inlines = (ContactInline,)
 
+    def save_model(self, request, obj: Company, form, change: bool) -> None:
+        services.company_save(company=obj)
+
+    def save_formset(self, request, form, formset, change: bool) -> None:
+        if formset.model is not Contact:
+            return super().save_formset(request, form, formset, change)
+        for contact in formset.save(commit=False):
+            services.contact_save(contact=contact)
+        for contact in formset.deleted_objects:
+            contact.delete()
+        return None
+
 
 @admin.register(Contact)
 class ContactAdmin(ScopedAdminMixin, admin.ModelAdmin):
@@ -56,6 +68,9 @@ class ContactAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_filter = ("is_decision_maker",)
     search_fields = ("name", "email", "phone", "company__name", "external_id")
     autocomplete_fields = ("company",)
+
+    def save_model(self, request, obj: Contact, form, change: bool) -> None:
+        services.contact_save(contact=obj)
 
 
 # ---------------------------------------------------------------------------

@@ -16,7 +16,57 @@ from pipeline.models import Company, Contact, Lead, Opportunity, RepCost, Stage,
 from saljsite.timeutils import local_day
 
 if TYPE_CHECKING:
+    from activities.models import Activity
     from people.models import User
+
+
+# ---------------------------------------------------------------------------
+# Companies and contacts (plain data, but some fields feed KPIs)
+# ---------------------------------------------------------------------------
+@transaction.atomic
+def company_save(*, company: Company) -> Company:
+    """Create or change a company; a new account manager moves its churn and repeat purchase
+    history, so the periods since its first purchase are recomputed."""
+    # Read (and lock) the stored row before saving over it.
+    owner_before = list(
+        Company.objects.select_for_update().filter(pk=company.pk).values_list("owner_id", flat=True)
+    )
+    company.full_clean()
+    company.save()
+    if owner_before and owner_before[0] != company.owner_id:
+        first = (
+            Opportunity.objects.filter(company=company, stage__outcome="won")
+            .order_by("closed_day")
+            .values_list("closed_day", flat=True)
+            .first()
+        )
+        dirty_cells_mark(
+            cells=span_cells(
+                rep_ids=[owner_before[0], company.owner_id], first=first, last=timezone.localdate()
+            )
+        )
+    return company
+
+
+@transaction.atomic
+def contact_save(*, contact: Contact) -> Contact:
+    """Create or change a contact; a changed decision-maker flag recounts the meetings booked
+    with them."""
+    flag_before = list(
+        Contact.objects.select_for_update()
+        .filter(pk=contact.pk)
+        .values_list("is_decision_maker", flat=True)
+    )
+    contact.full_clean()
+    contact.save()
+    if flag_before and flag_before[0] != contact.is_decision_maker:
+        dirty_cells_mark(
+            cells=contact.activities.filter(booked_by__isnull=False)
+            .order_by()
+            .values_list("booked_by_id", "booked_day")
+            .distinct()
+        )
+    return contact
 
 
 # ---------------------------------------------------------------------------
@@ -295,7 +345,11 @@ def opportunity_update(*, opportunity: Opportunity, **changes: Any) -> Opportuni
     unknown = set(changes) - OPPORTUNITY_EDITABLE_FIELDS
     if unknown:
         raise TypeError(f"Not editable here: {', '.join(sorted(unknown))}")
-    opp = Opportunity.objects.select_for_update().select_related("lead").get(pk=opportunity.pk)
+    opp = (
+        Opportunity.objects.select_for_update(of=("self",))
+        .select_related("lead")
+        .get(pk=opportunity.pk)
+    )
     before = _opportunity_cells(opp)
     owner_before, lead_before = opp.owner_id, opp.lead
     for field, value in changes.items():
@@ -337,3 +391,73 @@ def rep_cost_set(*, rep: User, month: dt.date, kind: str, amount: Decimal | int 
     cost.save()
     dirty_cells_mark(cells=[(rep.pk, month)])
     return cost
+
+
+# ---------------------------------------------------------------------------
+# Working a lead (the rep's inbox)
+# ---------------------------------------------------------------------------
+RESPONSE_KINDS = ("call", "email")
+CLOSED_LEAD_STATUSES = (Lead.Status.CONVERTED, Lead.Status.DISQUALIFIED)
+
+
+@transaction.atomic
+def lead_respond(*, lead: Lead, by: User, kind: str, at: dt.datetime | None = None) -> Activity:
+    """Answer a lead: log a completed outbound call or email by `by`, linked to the lead (and its
+    contact), and mark a new lead contacted. The activity is the lead's response for its KPIs."""
+    from activities.services import activity_log  # Activities link to leads, not the reverse.
+
+    if kind not in RESPONSE_KINDS:
+        raise ValidationError({"kind": _("Answer a lead with a call or an email.")})
+    lead = Lead.objects.select_for_update(of=("self",)).select_related("contact").get(pk=lead.pk)
+    if lead.status in CLOSED_LEAD_STATUSES:
+        raise ValidationError(
+            _("This lead is closed (%(status)s).") % {"status": lead.get_status_display()}
+        )
+    activity = activity_log(
+        owner=by,
+        kind=kind,
+        occurred_at=at,
+        direction="outbound",
+        lead=lead,
+        contact=lead.contact,
+        company=lead.company,
+        changed_by=by,
+    )
+    if lead.status == Lead.Status.NEW:
+        lead_update(lead=lead, status=Lead.Status.CONTACTED)
+    return activity
+
+
+@transaction.atomic
+def lead_convert(
+    *,
+    lead: Lead,
+    by: User,
+    name: str,
+    company: Company,
+    owner: User | None = None,
+    contact: Contact | None = None,
+    **fields: Any,
+) -> Opportunity:
+    """Open an opportunity from a lead (created by `by`, owned by `owner`, default `by`) and mark
+    the lead converted; a lead without a company takes the opportunity's."""
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    if lead.status in CLOSED_LEAD_STATUSES:
+        raise ValidationError(
+            _("This lead is closed (%(status)s).") % {"status": lead.get_status_display()}
+        )
+    opportunity = opportunity_create(
+        name=name,
+        company=company,
+        owner=owner or by,
+        created_by=by,
+        lead=lead,
+        contact=contact,
+        lead_source=fields.pop("lead_source", lead.source),
+        **fields,
+    )
+    changes: dict[str, Any] = {"status": Lead.Status.CONVERTED}
+    if lead.company_id is None:
+        changes["company"] = company
+    lead_update(lead=lead, **changes)
+    return opportunity

@@ -42,6 +42,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_celery_beat",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "people",
     "pipeline",
     "activities",
@@ -163,6 +168,75 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_RESULT_EXPIRES = 60 * 60 * 24
+
+# ---------------------------------------------------------------------------
+# REST API (/api/v1/, see saljsite/api/)
+# ---------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    # Token first: an anonymous request gets 401 with `WWW-Authenticate: Token`, not 403.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",  # The browser; CSRF enforced.
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["saljsite.api.handling.ScopedWritePermission"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "saljsite.api.handling.Pagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "saljsite.api.handling.exception_handler",
+    "DEFAULT_THROTTLE_RATES": {
+        # Login attempts per client IP (POST /api/v1/auth/token/).
+        "login": env.str("API_LOGIN_THROTTLE_RATE", default="10/min"),
+    },
+    # Proxies in front of the app: the client IP the login throttle counts is then taken from
+    # X-Forwarded-For. Unset: REMOTE_ADDR.
+    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=None),
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Saljsite API",
+    "DESCRIPTION": "Activities, pipeline, targets and KPIs of Saljsite. Authenticate with "
+    "`Authorization: Token <key>` (POST /api/v1/auth/token/) or the browser session.",
+    "VERSION": "1.0.0",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and ReDoc assets from the installed drf-spectacular-sidecar: no CDN, works offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "ActivityKindEnum": "activities.models.Activity.Kind",
+        "ActivityStatusEnum": "activities.models.Activity.Status",
+        "CallOutcomeEnum": "activities.models.Activity.Outcome",
+        "MeetingModeEnum": "activities.models.Activity.Mode",
+        "DirectionEnum": "pipeline.models.Direction",
+        "LeadSourceEnum": "pipeline.models.LeadSource",
+        "LeadStatusEnum": "pipeline.models.Lead.Status",
+        "StageOutcomeEnum": "pipeline.models.Stage.Outcome",
+        "OpportunityKindEnum": "pipeline.models.Opportunity.Kind",
+        "ChannelEnum": "pipeline.models.Opportunity.Channel",
+        "RepCostKindEnum": "pipeline.models.RepCost.Kind",
+        "UserRoleEnum": "people.models.User.Role",
+        "SalesRoleEnum": "kpis.models.targets.ROLE_CHOICES",
+        "PeriodEnum": "kpis.models.targets.PERIOD_CHOICES",
+        "TargetScopeEnum": "kpis.models.targets.Target.Scope",
+        "KpiCodeEnum": "kpis.models.targets.KPI_CHOICES",
+    },
+}
+
+# ---------------------------------------------------------------------------
+# Cache (shared through Redis when there is one, so throttles count across all workers)
+# ---------------------------------------------------------------------------
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
 
 # ---------------------------------------------------------------------------
 # Email

@@ -14,6 +14,10 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("people.urls")),
+    path("activities/", include("activities.urls")),
+    path("", include("pipeline.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("saljsite.api.urls")),
 ]

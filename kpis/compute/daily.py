@@ -1,8 +1,19 @@
-"""Additive daily counters: one set-based `INSERT … SELECT … GROUP BY rep, day` per source family.
+"""Additive daily counters: set-based `INSERT … SELECT … GROUP BY rep, day`, one per table.
 
-Each family is an ORM aggregate grouped on a stored local day (no time-zone maths per row); its SQL
-is wrapped in an `INSERT … ON CONFLICT DO UPDATE` so the rows never travel through Python. The
-same SQL runs on PostgreSQL and SQLite (≥ 3.24).
+Each family is an ORM aggregate grouped on a stored local day (no time-zone maths per row). The
+families of a table are stacked with `UNION ALL` and summed per (rep, day) — every counter comes
+from exactly one family — inside one `INSERT … ON CONFLICT DO UPDATE`, so each rollup row is
+written once and no row travels through Python. The same SQL runs on PostgreSQL and SQLite
+(≥ 3.25, for window functions).
+
+A few definitions have two spellings with the same rows, picked per run:
+- per row (`Family.queryset`, `DimensionFamily.queryset`): correlated subqueries reading a handful
+  of index entries per row. Drill-downs, live counters and incremental runs (a few cells) use it.
+- whole table (`Family.whole`, `DimensionFamily.whole_sql`): each definition computed once for
+  all rows (the set of first touches, every stage change's next row by a window). Full runs use
+  it; per row it would cost an index probe or three for each of millions of rows.
+The tests pin one against the other (incremental runs equal full runs, drill-down records equal
+the stored values).
 """
 
 from __future__ import annotations
@@ -13,11 +24,13 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import connection
 from django.db.models import (
+    BooleanField,
     Case,
     CharField,
     Count,
     DecimalField,
     Exists,
+    ExpressionWrapper,
     F,
     OuterRef,
     Q,
@@ -26,12 +39,15 @@ from django.db.models import (
     Sum,
     Value,
     When,
+    Window,
 )
-from django.db.models.functions import Coalesce, Concat
+from django.db.models.functions import Coalesce, Concat, Lead, RowNumber
+from django.db.models.lookups import Exact
 
 from activities.models import Activity
 from kpis.models import RepDay, RepDayDimension
-from pipeline.models import Lead, Opportunity, RepCost, StageChange
+from pipeline.models import Lead as SalesLead
+from pipeline.models import Opportunity, RepCost, Stage, StageChange
 
 ScopeFilter = Callable[[QuerySet, str, str], QuerySet]
 
@@ -56,17 +72,46 @@ def is_forward(change_alias: str = "") -> Q:
     )
 
 
-def _first_touch() -> Exists:
-    """The activity is its contact's first completed meeting, demo or lunch (by anyone)."""
-    earlier = Activity.objects.filter(
-        contact=OuterRef("contact"),
-        status=Activity.Status.COMPLETED,
-        kind__in=[Activity.Kind.MEETING, Activity.Kind.DEMO, Activity.Kind.LUNCH],
-    ).filter(
-        Q(occurred_at__lt=OuterRef("occurred_at"))
-        | Q(occurred_at=OuterRef("occurred_at"), id__lt=OuterRef("id"))
+_TOUCH_KINDS = (Activity.Kind.MEETING, Activity.Kind.DEMO, Activity.Kind.LUNCH)
+
+
+def _touches() -> QuerySet:
+    """Completed meetings, demos and lunches with a contact (`activity_first_touch_idx`)."""
+    return Activity.objects.filter(
+        status=Activity.Status.COMPLETED, kind__in=_TOUCH_KINDS, contact__isnull=False
+    ).order_by()
+
+
+def _first_touch() -> Exact:
+    """The activity is its contact's first completed meeting, demo or lunch (by anyone): the
+    earliest `occurred_at`, ties by id. Per row: one index probe."""
+    first = _touches().filter(contact=OuterRef("contact")).order_by("occurred_at", "id")
+    return Exact(F("id"), Subquery(first.values("id")[:1]))
+
+
+def _first_touches() -> ExpressionWrapper:
+    """`_first_touch` for a whole-table pass: the activity is in the set of every contact's first
+    touch, numbered by a window over `activity_first_touch_idx` once per statement."""
+    number = Window(RowNumber(), partition_by=F("contact_id"), order_by=[F("occurred_at"), F("id")])
+    return _in(_touches().alias(touch_number=number).filter(touch_number=1).values("id"))
+
+
+def _answered_lead_ids() -> QuerySet:
+    """Leads with a completed activity (by anyone)."""
+    return Activity.objects.filter(status=Activity.Status.COMPLETED, lead__isnull=False).values(
+        "lead_id"
     )
-    return ~Exists(earlier)
+
+
+def _converted_lead_ids() -> QuerySet:
+    """Leads with an opportunity."""
+    return Opportunity.objects.filter(lead__isnull=False).values("lead_id")
+
+
+def _in(ids: QuerySet) -> ExpressionWrapper:
+    """The row's id is in `ids` (no nulls): a set hashed once per statement, for whole-table
+    passes, where a correlated `EXISTS` would probe an index per row."""
+    return ExpressionWrapper(Q(id__in=ids), output_field=BooleanField())
 
 
 @dataclass(frozen=True)
@@ -114,13 +159,15 @@ def _activity_counters() -> dict[str, Counter]:
 
 @dataclass(frozen=True)
 class Family:
-    """One source table's contribution: rows, the (rep, day) columns, and the counters."""
+    """One source table's contribution: rows, the (rep, day) columns, and the counters; `whole`
+    spells the same rows and aliases for a pass over the whole table (see the module docstring)."""
 
     name: str
     queryset: Callable[[], QuerySet]
     rep: str
     day: str
     counters: Callable[[], dict[str, Counter]]
+    whole: Callable[[], QuerySet] | None = None
 
 
 FAMILIES: tuple[Family, ...] = (
@@ -132,6 +179,9 @@ FAMILIES: tuple[Family, ...] = (
         "owner_id",
         "occurred_day",
         _activity_counters,
+        whole=lambda: Activity.objects.filter(status=Activity.Status.COMPLETED).alias(
+            first_touch=_first_touches()
+        ),
     ),
     Family(
         "bookings",
@@ -179,11 +229,9 @@ FAMILIES: tuple[Family, ...] = (
     ),
     Family(
         "leads",
-        lambda: Lead.objects.filter(assigned_to__isnull=False).alias(
-            answered=Exists(
-                Activity.objects.filter(lead=OuterRef("pk"), status=Activity.Status.COMPLETED)
-            ),
-            converted=Exists(Opportunity.objects.filter(lead=OuterRef("pk"))),
+        lambda: SalesLead.objects.filter(assigned_to__isnull=False).alias(
+            answered=Exists(_answered_lead_ids().filter(lead=OuterRef("pk"))),
+            converted=Exists(_converted_lead_ids().filter(lead=OuterRef("pk"))),
         ),
         "assigned_to_id",
         "received_day",
@@ -192,6 +240,9 @@ FAMILIES: tuple[Family, ...] = (
             "leads_unanswered": Counter(Q(answered=False)),
             "leads_converted": Counter(Q(converted=True)),
         },
+        whole=lambda: SalesLead.objects.filter(assigned_to__isnull=False).alias(
+            answered=_in(_answered_lead_ids()), converted=_in(_converted_lead_ids())
+        ),
     ),
     Family(
         "costs",
@@ -227,7 +278,9 @@ def _next_change(field: str) -> Subquery:
 
 @dataclass(frozen=True)
 class DimensionFamily:
-    """Counters split by a dimension key built in SQL (`stage:<slug>`, `channel:<value>` …)."""
+    """Counters split by a dimension key built in SQL (`stage:<slug>`, `channel:<value>` …);
+    `whole_sql` is the grouped SQL of a pass over the whole table, where the ORM cannot spell it:
+    columns `rep_`, `day_`, `dimension_`, then one per counter, named after it."""
 
     name: str
     queryset: Callable[[], QuerySet]
@@ -235,6 +288,7 @@ class DimensionFamily:
     day: str
     dimension: Callable[[], Concat]
     counters: Callable[[], dict]
+    whole_sql: Callable[[], tuple[str, list]] | None = None
 
 
 def _won() -> QuerySet:
@@ -287,8 +341,43 @@ DIMENSION_FAMILIES: tuple[DimensionFamily, ...] = (
                 Q(next_outcome="won") | Q(next_outcome="open", next_order__gt=F("to_stage__order"))
             ),
         },
+        whole_sql=lambda: _stage_exits_whole(),
     ),
 )
+
+
+def _stage_exits_whole() -> tuple[str, list]:
+    """`stage_exits` over all stage changes: each row's exit (the opportunity's next row, by
+    `changed_at` then id) by one window, `LEAD`, instead of three correlated subqueries per row.
+    A window cannot be filtered where it is computed, hence the derived table."""
+    changes = (
+        StageChange.objects.order_by()
+        .annotate(
+            next_stage_id=Window(
+                Lead("to_stage_id"),
+                partition_by=F("opportunity_id"),
+                order_by=[F("changed_at"), F("id")],
+            )
+        )
+        .values("owner_id", "changed_day", "to_stage_id", "next_stage_id")
+    )
+    sql, params = changes.query.sql_with_params()
+    qn = connection.ops.quote_name
+    stage, order, outcome = qn(Stage._meta.db_table), qn("order"), qn("outcome")
+    forward = (  # as `stage_exits_forward` above: the exit goes to won, or to a later open stage
+        f"n.{outcome} = %s OR (n.{outcome} = %s AND n.{order} > s.{order})"
+    )
+    return (
+        f"SELECT e.{qn('owner_id')} AS rep_, e.{qn('changed_day')} AS day_, "
+        f"%s || s.{qn('slug')} AS dimension_, COUNT(*) AS {qn('stage_exits')}, "
+        f"SUM(CASE WHEN {forward} THEN 1 ELSE 0 END) AS {qn('stage_exits_forward')} "
+        f"FROM ({sql}) AS e "
+        f"INNER JOIN {stage} AS s ON s.{qn('id')} = e.{qn('to_stage_id')} "
+        f"INNER JOIN {stage} AS n ON n.{qn('id')} = e.{qn('next_stage_id')} "
+        f"WHERE s.{outcome} = %s "
+        f"GROUP BY e.{qn('owner_id')}, e.{qn('changed_day')}, s.{qn('slug')}",
+        ["stage:", Stage.Outcome.WON, Stage.Outcome.OPEN, *params, Stage.Outcome.OPEN],
+    )
 
 
 def _case_existing() -> Case:
@@ -298,15 +387,14 @@ def _case_existing() -> Case:
     )
 
 
-def _insert_select(
-    qs: QuerySet, table: str, columns: list[str], conflict: list[str], update: list[str]
-) -> None:
+def _upsert(table: str, columns: list[str], conflict: list[str], select: str, params: list) -> None:
     # Only quoted identifiers of our own models are interpolated; values travel as parameters.
-    sql, params = qs.query.sql_with_params()
+    # `WHERE true` keeps SQLite from reading `ON CONFLICT` as a join constraint.
     qn = connection.ops.quote_name
+    update = [c for c in columns if c not in conflict]
     statement = (
         f"INSERT INTO {qn(table)} ({', '.join(qn(c) for c in columns)}) "
-        f"SELECT * FROM ({sql}) AS rollup WHERE true "
+        f"SELECT * FROM ({select}) AS rollup WHERE true "
         f"ON CONFLICT ({', '.join(qn(c) for c in conflict)}) DO UPDATE SET "
         + ", ".join(f"{qn(c)} = excluded.{qn(c)}" for c in update)
     )
@@ -314,38 +402,106 @@ def _insert_select(
         cursor.execute(statement, params)
 
 
-def rollup_families(*, restrict: ScopeFilter, now) -> None:
-    """Insert the counters of every family for the rows `restrict` keeps (call in a transaction,
-    after deleting the stored rows of the same cells)."""
-    for family in FAMILIES:
-        counters = {name: counter.aggregate() for name, counter in family.counters().items()}
-        qs = (
-            restrict(family.queryset(), family.rep, family.day)
-            .order_by()
-            .values(family.rep, family.day)
-            .annotate(computed_at_=Value(now), **counters)
+def _computed_at(model, now) -> object:
+    return model._meta.get_field("computed_at").get_db_prep_value(now, connection)
+
+
+def _family_sql(family: Family, restrict: ScopeFilter | None) -> tuple[str, list, list[str]]:
+    """One family's counters per (rep, day) as SQL: columns `rep_`, `day_`, then its counters."""
+    counters = family.counters()
+    if restrict is None:
+        qs = (family.whole or family.queryset)()
+    else:
+        qs = restrict(family.queryset(), family.rep, family.day)
+    qs = (
+        qs.order_by()
+        .values(rep_=F(family.rep), day_=F(family.day))
+        .annotate(**{name: counter.aggregate() for name, counter in counters.items()})
+    )
+    sql, params = qs.query.sql_with_params()
+    return sql, list(params), list(counters)
+
+
+def _dimension_sql(
+    family: DimensionFamily, restrict: ScopeFilter | None
+) -> tuple[str, list, list[str]]:
+    """One dimension family's counters per (rep, day, key): `rep_`, `day_`, `dimension_`, then
+    one column per counter."""
+    counters = family.counters()
+    if restrict is None and family.whole_sql is not None:
+        sql, params = family.whole_sql()
+        return sql, list(params), list(counters)
+    qs = (
+        family.queryset()
+        if restrict is None
+        else restrict(family.queryset(), family.rep, family.day)
+    )
+    qs = (
+        qs.order_by()
+        .annotate(dimension_=family.dimension())
+        .values("dimension_", rep_=F(family.rep), day_=F(family.day))
+        .annotate(**{name: counter.aggregate() for name, counter in counters.items()})
+    )
+    sql, params = qs.query.sql_with_params()
+    return sql, list(params), list(counters)
+
+
+def _rollup_rep_days(restrict: ScopeFilter | None, now) -> None:
+    """Every family's counters (null where another family counts them), per (rep, day)."""
+    qn = connection.ops.quote_name
+    parts = [_family_sql(family, restrict) for family in FAMILIES]
+    counters = [name for _sql, _params, names in parts for name in names]
+    # Typed nulls: PostgreSQL resolves a UNION's column types branch by branch.
+    nulls = {c: f"CAST(NULL AS {RepDay._meta.get_field(c).db_type(connection)})" for c in counters}
+    branches, params = [], []
+    for sql, family_params, names in parts:
+        columns = ", ".join(
+            f"{f'f.{qn(c)}' if c in names else nulls[c]} AS c{i}" for i, c in enumerate(counters)
         )
-        _insert_select(
-            qs,
-            RepDay._meta.db_table,
-            ["rep_id", "day", "computed_at", *counters],
-            ["rep_id", "day"],
-            ["computed_at", *counters],
-        )
+        branches.append(f"SELECT f.rep_ AS rep_, f.day_ AS day_, {columns} FROM ({sql}) AS f")
+        params += family_params
+    # A (rep, day) has at most one row per family and each counter one family: the one non-null
+    # value (MAX is cheaper than SUM: no numeric state per group), else 0.
+    values = ", ".join(f"COALESCE(MAX(u.c{i}), 0)" for i in range(len(counters)))
+    select = (
+        f"SELECT u.rep_, u.day_, %s, {values} FROM ({' UNION ALL '.join(branches)}) AS u "
+        "GROUP BY u.rep_, u.day_"
+    )
+    _upsert(
+        RepDay._meta.db_table,
+        ["rep_id", "day", "computed_at", *counters],
+        ["rep_id", "day"],
+        select,
+        [_computed_at(RepDay, now), *params],
+    )
+
+
+def _rollup_dimensions(restrict: ScopeFilter | None, now) -> None:
+    """Every dimension family's counters, one row per (rep, day, key, counter): each family's
+    grouped rows are read once and crossed with its counter names."""
+    qn = connection.ops.quote_name
+    branches, params = [], []
     for family in DIMENSION_FAMILIES:
-        for counter, definition in family.counters().items():
-            aggregate = definition.aggregate()
-            qs = (
-                restrict(family.queryset(), family.rep, family.day)
-                .order_by()
-                .annotate(dimension_=family.dimension())
-                .values(family.rep, family.day, "dimension_")
-                .annotate(counter_=Value(counter), value_=aggregate, computed_at_=Value(now))
-            )
-            _insert_select(
-                qs,
-                RepDayDimension._meta.db_table,
-                ["rep_id", "day", "dimension", "counter", "value", "computed_at"],
-                ["rep_id", "day", "counter", "dimension"],
-                ["value", "computed_at"],
-            )
+        sql, family_params, counters = _dimension_sql(family, restrict)
+        names = " UNION ALL ".join(["SELECT %s AS counter_"] * len(counters))
+        value = " ".join(f"WHEN %s THEN f.{qn(c)}" for c in counters)
+        branches.append(
+            "SELECT f.rep_ AS rep_, f.day_ AS day_, f.dimension_ AS dimension_, "
+            f"n.counter_ AS counter_, CASE n.counter_ {value} END AS value_, %s AS computed_at_ "
+            f"FROM ({sql}) AS f CROSS JOIN ({names}) AS n"
+        )
+        params += [*counters, _computed_at(RepDayDimension, now), *family_params, *counters]
+    _upsert(
+        RepDayDimension._meta.db_table,
+        ["rep_id", "day", "dimension", "counter", "value", "computed_at"],
+        ["rep_id", "day", "counter", "dimension"],
+        " UNION ALL ".join(branches),
+        params,
+    )
+
+
+def rollup_families(*, restrict: ScopeFilter | None, now) -> None:
+    """Insert the counters of every family for the rows `restrict` keeps, or of every row when it
+    is None (call in a transaction, after deleting the stored rows of the same cells)."""
+    _rollup_rep_days(restrict, now)
+    _rollup_dimensions(restrict, now)

@@ -19,6 +19,7 @@ from activities.services import (
 from kpis.models import DirtyCell
 from kpis.services import dirty_cells_mark
 from people.tests.factories import UserFactory
+from pipeline.models import Company
 from pipeline.services import (
     lead_assign,
     lead_create,
@@ -27,7 +28,7 @@ from pipeline.services import (
     opportunity_update,
     rep_cost_set,
 )
-from pipeline.tests.factories import CompanyFactory
+from pipeline.tests.factories import CompanyFactory, ContactFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -331,3 +332,37 @@ def test_a_failed_write_does_not_refresh_an_existing_cells_token(rep):
         activity_update(activity=call, kind="email", outcome="connected")
 
     assert list(DirtyCell.objects.values_list("token", flat=True)) == [token]
+
+
+def test_a_new_account_manager_marks_the_companys_purchase_history(rep):
+    from pipeline.services import company_save
+
+    company = Company.objects.create(name="Kund AB", owner=rep)
+    created = dt.datetime(2026, 3, 2, 9, tzinfo=UTC)
+    deal = opportunity_create(
+        name="D", company=company, owner=rep, created_by=rep, amount=10, created_at=created
+    )
+    opportunity_move_stage(opportunity=deal, to_stage="won", changed_by=rep,
+                           at=dt.datetime(2026, 3, 3, 9, tzinfo=UTC))  # fmt: skip
+    clear_dirty()
+    successor = UserFactory()
+    company.owner = successor
+    company_save(company=company)
+    marked = dirty()
+    # Both account managers, on a day in every week from the first purchase on.
+    assert (rep.pk, dt.date(2026, 3, 3)) in marked
+    assert (successor.pk, dt.date(2026, 3, 3)) in marked
+    assert len({day for _rep, day in marked}) >= 30
+
+
+def test_a_changed_decision_maker_flag_marks_the_bookers_cells(rep, sdr):
+    from pipeline.services import contact_save
+
+    contact = ContactFactory(is_decision_maker=False)
+    activity_book(booked_by=sdr, owner=rep, kind="meeting", contact=contact,
+                  booked_at=dt.datetime(2026, 11, 2, 9, tzinfo=UTC),
+                  occurred_at=dt.datetime(2026, 11, 9, 9, tzinfo=UTC))  # fmt: skip
+    clear_dirty()
+    contact.is_decision_maker = True
+    contact_save(contact=contact)
+    assert dirty() == {(sdr.pk, dt.date(2026, 11, 2))}

@@ -13,6 +13,7 @@ import threading
 import time
 from pathlib import Path
 
+import kombu.pools
 import pytest
 from django.conf import settings
 from django.db import connection
@@ -38,8 +39,8 @@ def _redis_up(url: str) -> bool:
 
 def _drop_cached_connections(app) -> None:
     """Forget broker pools and result backends built for the eager settings (or the real ones)."""
-    if app._pool is not None:
-        app._pool.force_close_all()
+    # Close every pooled broker connection and forget the pools (kombu keeps them globally).
+    kombu.pools.reset()
     app._pool = None
     app._backend_cache = None
     app._local = threading.local()

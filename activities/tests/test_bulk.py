@@ -1,0 +1,229 @@
+"""`activities_log_bulk` does for each item what `activity_log` does, set-based."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+
+from activities.bulk import ActivityBatchError, _holds, activities_log_bulk
+from activities.models import Activity, ActivityChange
+from activities.services import activity_log
+from kpis.models import DirtyCell
+from people.models import User
+from people.tests.factories import UserFactory
+from pipeline.tests.factories import (
+    CompanyFactory,
+    ContactFactory,
+    LeadFactory,
+    OpportunityFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+UTC = dt.UTC
+MONDAY = dt.datetime(2025, 3, 10, 9, tzinfo=UTC)
+# 23:30 UTC on a Sunday is Monday in Stockholm: the local day is what counts.
+LATE_SUNDAY = dt.datetime(2025, 3, 9, 23, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def people():
+    rep = UserFactory(username="anna", role=User.Role.AE)
+    sdr = UserFactory(username="sam", role=User.Role.SDR, team=rep.team)
+    return rep, sdr
+
+
+def varied_items(rep: User, sdr: User) -> list[dict]:
+    company = CompanyFactory(owner=rep)
+    contact = ContactFactory(company=company)
+    lead = LeadFactory(assigned_to=sdr, company=company)
+    deal = OpportunityFactory(owner=rep, company=company)
+    return [
+        {"owner": rep, "kind": "call", "occurred_at": MONDAY, "outcome": "connected",
+         "duration_seconds": 200, "external_id": "tel-1"},
+        {"owner": rep, "kind": "email", "occurred_at": LATE_SUNDAY, "replied": True},
+        {"owner": rep, "kind": "meeting", "status": "planned", "occurred_at": MONDAY,
+         "booked_by": sdr, "booked_at": LATE_SUNDAY, "contact": contact, "mode": "digital"},
+        {"owner": rep, "kind": "demo", "occurred_at": MONDAY, "contact": contact,
+         "mode": "physical", "subject": "Demo"},
+        {"owner": sdr, "kind": "call", "occurred_at": MONDAY, "lead": lead},
+        {"owner": rep, "kind": "email", "occurred_at": MONDAY, "opportunity": deal,
+         "notes": "Offer"},
+    ]  # fmt: skip
+
+
+def stored_state():
+    skip = {"id", "created_at", "updated_at"}
+    fields = [f.attname for f in Activity._meta.concrete_fields if f.name not in skip]
+    rows = [{name: getattr(a, name) for name in fields} for a in Activity.objects.order_by("id")]
+    history = list(
+        ActivityChange.objects.order_by("id").values_list("action", "changed_by", "before", "after")
+    )
+    cells = set(DirtyCell.objects.values_list("rep_id", "day"))
+    return rows, history, cells
+
+
+def wipe():
+    ActivityChange.objects.all().delete()
+    Activity.objects.all().delete()
+    DirtyCell.objects.all().delete()
+
+
+def test_bulk_stores_what_activity_log_stores_item_by_item(people):
+    rep, sdr = people
+    items = varied_items(rep, sdr)
+    DirtyCell.objects.all().delete()  # The fixtures' own (leads, deals) are not under test.
+    for item in items:
+        activity_log(**item, changed_by=sdr)
+    one_by_one = stored_state()
+    wipe()
+
+    created = activities_log_bulk(items=items, changed_by=sdr)
+
+    assert [a.pk for a in created] == list(
+        Activity.objects.order_by("id").values_list("id", flat=True)
+    )
+    assert stored_state() == one_by_one
+    # The company came from the opportunity; local days are site time.
+    email = Activity.objects.get(notes="Offer")
+    assert email.company_id == items[-1]["opportunity"].company_id
+    assert Activity.objects.get(kind="email", replied=True).occurred_day == dt.date(2025, 3, 10)
+
+
+INVALID = [
+    {"kind": "call", "mode": "physical"},
+    {"kind": "call", "duration_seconds": -5},
+    {"kind": "email", "outcome": "busy"},
+    {"kind": "fax"},
+    {"kind": "call", "status": "maybe", "direction": "sideways"},
+    {"kind": "meeting", "booked_at": MONDAY},  # No booked_by.
+    {"kind": "call", "subject": "x" * 201},
+    {"kind": "call", "external_id": "taken"},
+]
+
+
+@pytest.mark.parametrize("fields", INVALID, ids=lambda f: "-".join(map(str, f)))
+def test_bulk_errors_are_the_errors_of_activity_log(people, fields):
+    rep, _sdr = people
+    activity_log(owner=rep, kind="call", external_id="taken")
+    item = {"owner": rep, "occurred_at": MONDAY, **fields}
+    with pytest.raises(ValidationError) as single:
+        activity_log(**item)
+
+    with pytest.raises(ActivityBatchError) as batch:
+        activities_log_bulk(items=[{"owner": rep, "kind": "call"}, item])
+
+    assert list(batch.value.errors) == [1]
+    assert batch.value.errors[1].message_dict == single.value.message_dict
+
+
+def test_a_link_to_another_company_is_refused_as_activity_log_does(people):
+    rep, _sdr = people
+    contact = ContactFactory(company=CompanyFactory(owner=rep))
+    item = {"owner": rep, "kind": "call", "company": CompanyFactory(owner=rep), "contact": contact}
+    with pytest.raises(ValidationError) as single:
+        activity_log(**item)
+
+    with pytest.raises(ActivityBatchError) as batch:
+        activities_log_bulk(items=[item])
+
+    assert batch.value.errors[0].message_dict == single.value.message_dict
+
+
+def test_a_vanished_owner_is_the_foreign_key_error_of_activity_log(people):
+    ghost = User(pk=987_654, username="ghost")
+    with pytest.raises(ValidationError) as single:
+        activity_log(owner=ghost, kind="call")
+
+    with pytest.raises(ActivityBatchError) as batch:
+        activities_log_bulk(items=[{"owner": ghost, "kind": "call"}])
+
+    assert batch.value.errors[0].message_dict == single.value.message_dict
+
+
+def test_one_invalid_item_stores_nothing_and_every_invalid_item_is_reported(people):
+    rep, _sdr = people
+    items = [
+        {"owner": rep, "kind": "call"},
+        {"owner": rep, "kind": "call", "mode": "digital"},
+        {"owner": rep, "kind": "email"},
+        {"owner": rep, "kind": "email", "duration_seconds": 3},
+    ]
+
+    with pytest.raises(ActivityBatchError) as batch:
+        activities_log_bulk(items=items)
+
+    assert list(batch.value.errors) == [1, 3]
+    assert not Activity.objects.exists()
+    assert not ActivityChange.objects.exists()
+    assert not DirtyCell.objects.exists()
+
+
+def test_an_external_id_repeated_in_the_batch_is_refused_on_the_repeat(people):
+    rep, _sdr = people
+    items = [
+        {"owner": rep, "kind": "call", "external_id": "a"},
+        {"owner": rep, "kind": "call", "external_id": "b"},
+        {"owner": rep, "kind": "call", "external_id": "a"},
+    ]
+
+    with pytest.raises(ActivityBatchError) as batch:
+        activities_log_bulk(items=items)
+
+    assert list(batch.value.errors) == [2]
+    assert batch.value.errors[2].messages == [
+        "Constraint “activity_external_id_unique” is violated."
+    ]
+
+
+def test_an_unknown_argument_is_a_type_error_as_for_activity_log(people):
+    rep, _sdr = people
+    with pytest.raises(TypeError):
+        activities_log_bulk(items=[{"owner": rep, "kind": "call", "colour": "red"}])
+    with pytest.raises(TypeError):
+        activities_log_bulk(items=[{"kind": "call"}])
+
+
+def test_the_queries_do_not_grow_with_the_number_of_items(people, django_assert_max_num_queries):
+    rep, sdr = people
+    company = CompanyFactory(owner=rep)
+    contact = ContactFactory(company=company)
+    lead = LeadFactory(assigned_to=sdr, company=company)
+
+    def items(count: int, offset: int) -> list[dict]:
+        return [
+            {"owner": rep, "kind": "meeting", "occurred_at": MONDAY, "contact": contact,
+             "lead": lead, "booked_by": sdr, "booked_at": MONDAY, "status": "planned",
+             "external_id": f"m-{offset + i}"}
+            for i in range(count)
+        ]  # fmt: skip
+
+    counts = {}
+    for count, offset in ((10, 0), (100, 1000)):
+        with django_assert_max_num_queries(20) as captured:
+            activities_log_bulk(items=items(count, offset))
+        counts[count] = [q["sql"] for q in captured.captured_queries]
+    others = {n: [s for s in sqls if not s.startswith("INSERT")] for n, sqls in counts.items()}
+    assert len(others[10]) == len(others[100])
+
+
+@pytest.mark.parametrize(
+    ("condition", "fields", "expected"),
+    [
+        (Q(duration_seconds__gte=0), {"duration_seconds": None}, None),
+        (
+            Q(duration_seconds__isnull=True) | Q(duration_seconds__gte=0),
+            {"duration_seconds": -1},
+            False,
+        ),
+        (~Q(external_id=""), {"external_id": ""}, False),
+        (Q(kind="call") | Q(outcome=""), {"kind": "email", "outcome": "busy"}, False),
+        (Q(booked_by__isnull=True) | Q(kind__in=["meeting"]), {"kind": "call"}, True),
+        (~Q(duration_seconds__gt=5), {"duration_seconds": None}, None),
+    ],
+)
+def test_conditions_are_evaluated_with_sql_three_valued_logic(condition, fields, expected):
+    assert _holds(condition, Activity(**fields)) is expected
