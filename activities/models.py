@@ -179,7 +179,14 @@ class Activity(models.Model):
         ]
         indexes = [
             models.Index(fields=["owner", "occurred_day"], name="activity_owner_day_idx"),
-            models.Index(fields=["booked_by", "booked_day"], name="activity_booker_day_idx"),
+            # Bookings by booker and day, covering the booking counters (kpis/compute/daily): a
+            # full run reads them from this index alone, not from pages all over the table.
+            models.Index(
+                fields=["booked_by", "booked_day"],
+                include=["kind", "status", "contact", "id"],
+                condition=Q(booked_by__isnull=False),
+                name="activity_booking_day_idx",
+            ),
             models.Index(fields=["owner", "occurred_at"], name="activity_owner_at_idx"),
             models.Index(fields=["occurred_day"], name="activity_day_idx"),
             models.Index(fields=["lead", "occurred_at"], name="activity_lead_at_idx"),

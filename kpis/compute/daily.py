@@ -1,17 +1,22 @@
-"""Additive daily counters: set-based `INSERT … SELECT … GROUP BY rep, day`, one per table.
+"""Additive daily counters: set-based `SELECT … GROUP BY rep, day`, written once per table.
 
 Each family is an ORM aggregate grouped on a stored local day (no time-zone maths per row). The
-families of a table are stacked with `UNION ALL` and summed per (rep, day) — every counter comes
-from exactly one family — inside one `INSERT … ON CONFLICT DO UPDATE`, so each rollup row is
-written once and no row travels through Python. The same SQL runs on PostgreSQL and SQLite
-(≥ 3.25, for window functions).
+families of a table are stacked with `UNION ALL` and folded into one row per (rep, day) — every
+counter comes from exactly one family — so each rollup row is written once, and no row travels
+through Python:
+- an incremental run (a few cells) deletes the cells' rows and inserts them again with one
+  `INSERT … SELECT … ON CONFLICT DO UPDATE` per table (`rollup_families`);
+- a full run computes every row into a temporary table and writes it over the stored rows,
+  updating the kept keys in place (`rollup_rebuild`, `_replace`).
+The same SQL runs on PostgreSQL and SQLite (≥ 3.25, for window functions).
 
 A few definitions have two spellings with the same rows, picked per run:
 - per row (`Family.queryset`, `DimensionFamily.queryset`): correlated subqueries reading a handful
-  of index entries per row. Drill-downs, live counters and incremental runs (a few cells) use it.
-- whole table (`Family.whole`, `DimensionFamily.whole_sql`): each definition computed once for
-  all rows (the set of first touches, every stage change's next row by a window). Full runs use
-  it; per row it would cost an index probe or three for each of millions of rows.
+  of index entries per row. Drill-downs, live counters and incremental runs use it.
+- whole table (`Family.whole`, `Counter.whole_rows`, `DimensionFamily.whole_sql`): computed once
+  for all rows (the set of first touches by a window, every stage change's next row by `LEAD`,
+  answered leads as a set). Full runs use it; per row it would cost an index probe or three for
+  each of millions of rows.
 The tests pin one against the other (incremental runs equal full runs, drill-down records equal
 the stored values).
 """
@@ -40,14 +45,14 @@ from django.db.models import (
     Value,
     When,
     Window,
+    functions,
 )
-from django.db.models.functions import Coalesce, Concat, Lead, RowNumber
+from django.db.models.functions import Coalesce, Concat, RowNumber
 from django.db.models.lookups import Exact
 
 from activities.models import Activity
 from kpis.models import RepDay, RepDayDimension
-from pipeline.models import Lead as SalesLead
-from pipeline.models import Opportunity, RepCost, Stage, StageChange
+from pipeline.models import Lead, Opportunity, RepCost, Stage, StageChange
 
 ScopeFilter = Callable[[QuerySet, str, str], QuerySet]
 
@@ -89,11 +94,15 @@ def _first_touch() -> Exact:
     return Exact(F("id"), Subquery(first.values("id")[:1]))
 
 
-def _first_touches() -> ExpressionWrapper:
-    """`_first_touch` for a whole-table pass: the activity is in the set of every contact's first
-    touch, numbered by a window over `activity_first_touch_idx` once per statement."""
+def _first_touch_rows() -> QuerySet:
+    """The activities that are a first touch, with the `first_touch` alias the counters read:
+    for a whole-table pass, every contact's first numbered by one window over
+    `activity_first_touch_idx` (≤ one row per contact)."""
     number = Window(RowNumber(), partition_by=F("contact_id"), order_by=[F("occurred_at"), F("id")])
-    return _in(_touches().alias(touch_number=number).filter(touch_number=1).values("id"))
+    firsts = _touches().alias(touch_number=number).filter(touch_number=1).values("id")
+    return Activity.objects.filter(id__in=firsts).alias(
+        first_touch=Value(True, output_field=BooleanField())
+    )
 
 
 def _answered_lead_ids() -> QuerySet:
@@ -121,6 +130,9 @@ class Counter:
     where: Q = field(default_factory=Q)
     sum_of: str | None = None
     money: bool = False
+    # A whole-table pass counts `where` over these rows instead: the family's rows the counter
+    # can count, found set-based, so the pass over every row evaluates no subquery.
+    whole_rows: Callable[[], QuerySet] | None = None
 
     def aggregate(self):
         condition = self.where if self.where else None
@@ -132,8 +144,9 @@ class Counter:
 
 
 def _activity_counters() -> dict[str, Counter]:
-    call = Q(kind="call", direction="outbound")
-    email = Q(kind="email", direction="outbound")
+    # The kind first: most rows fail there (one comparison instead of two, per counter and row).
+    call = Q(kind="call") & Q(direction="outbound")
+    email = Q(kind="email") & Q(direction="outbound")
     connected = call & Q(outcome="connected")
     new_contact = Q(contact__isnull=False, first_touch=True)
     quality = Q(duration_seconds__gte=settings.KPI_QUALITY_CALL_SECONDS)
@@ -149,10 +162,14 @@ def _activity_counters() -> dict[str, Counter]:
         "meetings_held": Counter(Q(kind="meeting")),
         "meetings_held_physical": Counter(Q(kind="meeting", mode="physical")),
         "meetings_held_digital": Counter(Q(kind="meeting", mode="digital")),
-        "meetings_new_contacts": Counter(Q(kind="meeting") & new_contact),
+        "meetings_new_contacts": Counter(
+            Q(kind="meeting") & new_contact, whole_rows=_first_touch_rows
+        ),
         "demos_held": Counter(Q(kind="demo")),
         "demos_on_site": Counter(Q(kind="demo", mode="physical")),
-        "lunches_new_contacts": Counter(Q(kind="lunch") & new_contact),
+        "lunches_new_contacts": Counter(
+            Q(kind="lunch") & new_contact, whole_rows=_first_touch_rows
+        ),
         "activities_total": Counter(),
     }
 
@@ -179,9 +196,6 @@ FAMILIES: tuple[Family, ...] = (
         "owner_id",
         "occurred_day",
         _activity_counters,
-        whole=lambda: Activity.objects.filter(status=Activity.Status.COMPLETED).alias(
-            first_touch=_first_touches()
-        ),
     ),
     Family(
         "bookings",
@@ -229,7 +243,7 @@ FAMILIES: tuple[Family, ...] = (
     ),
     Family(
         "leads",
-        lambda: SalesLead.objects.filter(assigned_to__isnull=False).alias(
+        lambda: Lead.objects.filter(assigned_to__isnull=False).alias(
             answered=Exists(_answered_lead_ids().filter(lead=OuterRef("pk"))),
             converted=Exists(_converted_lead_ids().filter(lead=OuterRef("pk"))),
         ),
@@ -240,7 +254,7 @@ FAMILIES: tuple[Family, ...] = (
             "leads_unanswered": Counter(Q(answered=False)),
             "leads_converted": Counter(Q(converted=True)),
         },
-        whole=lambda: SalesLead.objects.filter(assigned_to__isnull=False).alias(
+        whole=lambda: Lead.objects.filter(assigned_to__isnull=False).alias(
             answered=_in(_answered_lead_ids()), converted=_in(_converted_lead_ids())
         ),
     ),
@@ -354,7 +368,7 @@ def _stage_exits_whole() -> tuple[str, list]:
         StageChange.objects.order_by()
         .annotate(
             next_stage_id=Window(
-                Lead("to_stage_id"),
+                functions.Lead("to_stage_id"),
                 partition_by=F("opportunity_id"),
                 order_by=[F("changed_at"), F("id")],
             )
@@ -387,39 +401,101 @@ def _case_existing() -> Case:
     )
 
 
-def _upsert(table: str, columns: list[str], conflict: list[str], select: str, params: list) -> None:
+@dataclass(frozen=True)
+class _Rows:
+    """A SELECT of rollup rows, its columns named as the table's, and the table's key."""
+
+    table: str
+    columns: list[str]
+    key: list[str]
+    sql: str
+    params: list
+
+
+def _upsert(rows: _Rows, source: str, params: list) -> None:
     # Only quoted identifiers of our own models are interpolated; values travel as parameters.
     # `WHERE true` keeps SQLite from reading `ON CONFLICT` as a join constraint.
     qn = connection.ops.quote_name
-    update = [c for c in columns if c not in conflict]
+    columns = ", ".join(qn(c) for c in rows.columns)
     statement = (
-        f"INSERT INTO {qn(table)} ({', '.join(qn(c) for c in columns)}) "
-        f"SELECT * FROM ({select}) AS rollup WHERE true "
-        f"ON CONFLICT ({', '.join(qn(c) for c in conflict)}) DO UPDATE SET "
-        + ", ".join(f"{qn(c)} = excluded.{qn(c)}" for c in update)
+        f"INSERT INTO {qn(rows.table)} ({columns}) SELECT {columns} FROM {source} WHERE true "
+        f"ON CONFLICT ({', '.join(qn(c) for c in rows.key)}) DO UPDATE SET "
+        + ", ".join(f"{qn(c)} = excluded.{qn(c)}" for c in rows.columns if c not in rows.key)
     )
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
+
+
+def _insert(rows: _Rows) -> None:
+    """Insert the rows (the caller deleted the stored rows of the same cells)."""
+    _upsert(rows, f"({rows.sql}) AS rollup", rows.params)
+
+
+def _replace(rows: _Rows) -> None:
+    """Make the table hold exactly these rows. They are computed into a temporary table first
+    (where PostgreSQL can run the SELECT in parallel, unlike an INSERT … SELECT), then written
+    over the stored rows of the same keys, and the keys no longer computed are deleted.
+
+    On PostgreSQL the kept keys are updated from the temporary table in one join: in place, a HOT
+    update without new index entries thanks to the table's fillfactor, where deleting and
+    inserting every row would add an entry to each index per row, and a dead one. The new keys
+    (none in a steady state) are inserted after. Elsewhere one upsert does both (SQLite has
+    `UPDATE … FROM` only since 3.33)."""
+    qn = connection.ops.quote_name
+    table, rebuilt = qn(rows.table), qn(f"{rows.table}_rebuilt")
+    columns = ", ".join(qn(c) for c in rows.columns)
+    same_key = " AND ".join(f"r.{qn(c)} = {table}.{qn(c)}" for c in rows.key)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {rebuilt}")
+        cursor.execute(f"CREATE TEMPORARY TABLE {rebuilt} AS {rows.sql}", rows.params)
+        cursor.execute(f"SELECT COUNT(*) FROM {rebuilt}")
+        computed = cursor.fetchone()[0]
+        if connection.vendor == "postgresql":
+            values = ", ".join(f"{qn(c)} = r.{qn(c)}" for c in rows.columns if c not in rows.key)
+            cursor.execute(f"UPDATE {table} SET {values} FROM {rebuilt} AS r WHERE {same_key}")
+            if cursor.rowcount < computed:
+                # Not an anti-join: its plan could rescan the table it inserts into per row.
+                cursor.execute(
+                    f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {rebuilt} WHERE true "
+                    f"ON CONFLICT ({', '.join(qn(c) for c in rows.key)}) DO NOTHING"
+                )
+        else:
+            _upsert(rows, rebuilt, [])
+        # Every computed row is stored now: any more stored rows are stale.
+        cursor.execute(f"SELECT COUNT(*) FROM {table}")
+        if cursor.fetchone()[0] > computed:
+            cursor.execute(
+                f"DELETE FROM {table} "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {rebuilt} AS r WHERE {same_key})"
+            )
+        cursor.execute(f"DROP TABLE {rebuilt}")
 
 
 def _computed_at(model, now) -> object:
     return model._meta.get_field("computed_at").get_db_prep_value(now, connection)
 
 
-def _family_sql(family: Family, restrict: ScopeFilter | None) -> tuple[str, list, list[str]]:
-    """One family's counters per (rep, day) as SQL: columns `rep_`, `day_`, then its counters."""
+def _family_sql(family: Family, restrict: ScopeFilter | None) -> list[tuple[str, list, list[str]]]:
+    """One family's counters per (rep, day) as SQL: columns `rep_`, `day_`, then its counters;
+    for a whole-table pass (`restrict` None) one SELECT per set of rows counted."""
     counters = family.counters()
-    if restrict is None:
-        qs = (family.whole or family.queryset)()
+    if restrict is not None:
+        sources = {None: (restrict(family.queryset(), family.rep, family.day), counters)}
     else:
-        qs = restrict(family.queryset(), family.rep, family.day)
-    qs = (
-        qs.order_by()
-        .values(rep_=F(family.rep), day_=F(family.day))
-        .annotate(**{name: counter.aggregate() for name, counter in counters.items()})
-    )
-    sql, params = qs.query.sql_with_params()
-    return sql, list(params), list(counters)
+        sources = {}
+        for name, counter in counters.items():
+            rows = counter.whole_rows or family.whole or family.queryset
+            sources.setdefault(rows, (rows(), {}))[1][name] = counter
+    parts = []
+    for qs, counted in sources.values():
+        grouped = (
+            qs.order_by()
+            .values(rep_=F(family.rep), day_=F(family.day))
+            .annotate(**{name: counter.aggregate() for name, counter in counted.items()})
+        )
+        sql, params = grouped.query.sql_with_params()
+        parts.append((sql, list(params), list(counted)))
+    return parts
 
 
 def _dimension_sql(
@@ -431,11 +507,9 @@ def _dimension_sql(
     if restrict is None and family.whole_sql is not None:
         sql, params = family.whole_sql()
         return sql, list(params), list(counters)
-    qs = (
-        family.queryset()
-        if restrict is None
-        else restrict(family.queryset(), family.rep, family.day)
-    )
+    qs = family.queryset()
+    if restrict is not None:
+        qs = restrict(qs, family.rep, family.day)
     qs = (
         qs.order_by()
         .annotate(dimension_=family.dimension())
@@ -446,10 +520,11 @@ def _dimension_sql(
     return sql, list(params), list(counters)
 
 
-def _rollup_rep_days(restrict: ScopeFilter | None, now) -> None:
-    """Every family's counters (null where another family counts them), per (rep, day)."""
+def _rep_days(restrict: ScopeFilter | None, now) -> _Rows:
+    """Every family's counters per (rep, day): the families' grouped rows stacked (null where
+    another family counts a counter), then one row per (rep, day)."""
     qn = connection.ops.quote_name
-    parts = [_family_sql(family, restrict) for family in FAMILIES]
+    parts = [part for family in FAMILIES for part in _family_sql(family, restrict)]
     counters = [name for _sql, _params, names in parts for name in names]
     # Typed nulls: PostgreSQL resolves a UNION's column types branch by branch.
     nulls = {c: f"CAST(NULL AS {RepDay._meta.get_field(c).db_type(connection)})" for c in counters}
@@ -462,21 +537,21 @@ def _rollup_rep_days(restrict: ScopeFilter | None, now) -> None:
         params += family_params
     # A (rep, day) has at most one row per family and each counter one family: the one non-null
     # value (MAX is cheaper than SUM: no numeric state per group), else 0.
-    values = ", ".join(f"COALESCE(MAX(u.c{i}), 0)" for i in range(len(counters)))
-    select = (
-        f"SELECT u.rep_, u.day_, %s, {values} FROM ({' UNION ALL '.join(branches)}) AS u "
-        "GROUP BY u.rep_, u.day_"
+    values = ", ".join(f"COALESCE(MAX(u.c{i}), 0) AS {qn(c)}" for i, c in enumerate(counters))
+    sql = (
+        f"SELECT u.rep_ AS {qn('rep_id')}, u.day_ AS {qn('day')}, %s AS {qn('computed_at')}, "
+        f"{values} FROM ({' UNION ALL '.join(branches)}) AS u GROUP BY u.rep_, u.day_"
     )
-    _upsert(
+    return _Rows(
         RepDay._meta.db_table,
         ["rep_id", "day", "computed_at", *counters],
         ["rep_id", "day"],
-        select,
+        sql,
         [_computed_at(RepDay, now), *params],
     )
 
 
-def _rollup_dimensions(restrict: ScopeFilter | None, now) -> None:
+def _dimensions(restrict: ScopeFilter | None, now) -> _Rows:
     """Every dimension family's counters, one row per (rep, day, key, counter): each family's
     grouped rows are read once and crossed with its counter names."""
     qn = connection.ops.quote_name
@@ -486,12 +561,13 @@ def _rollup_dimensions(restrict: ScopeFilter | None, now) -> None:
         names = " UNION ALL ".join(["SELECT %s AS counter_"] * len(counters))
         value = " ".join(f"WHEN %s THEN f.{qn(c)}" for c in counters)
         branches.append(
-            "SELECT f.rep_ AS rep_, f.day_ AS day_, f.dimension_ AS dimension_, "
-            f"n.counter_ AS counter_, CASE n.counter_ {value} END AS value_, %s AS computed_at_ "
+            f"SELECT f.rep_ AS {qn('rep_id')}, f.day_ AS {qn('day')}, "
+            f"f.dimension_ AS {qn('dimension')}, n.counter_ AS {qn('counter')}, "
+            f"CASE n.counter_ {value} END AS {qn('value')}, %s AS {qn('computed_at')} "
             f"FROM ({sql}) AS f CROSS JOIN ({names}) AS n"
         )
         params += [*counters, _computed_at(RepDayDimension, now), *family_params, *counters]
-    _upsert(
+    return _Rows(
         RepDayDimension._meta.db_table,
         ["rep_id", "day", "dimension", "counter", "value", "computed_at"],
         ["rep_id", "day", "counter", "dimension"],
@@ -500,8 +576,15 @@ def _rollup_dimensions(restrict: ScopeFilter | None, now) -> None:
     )
 
 
-def rollup_families(*, restrict: ScopeFilter | None, now) -> None:
-    """Insert the counters of every family for the rows `restrict` keeps, or of every row when it
-    is None (call in a transaction, after deleting the stored rows of the same cells)."""
-    _rollup_rep_days(restrict, now)
-    _rollup_dimensions(restrict, now)
+def rollup_families(*, restrict: ScopeFilter, now) -> None:
+    """Insert the counters of every family for the rows `restrict` keeps (call in a transaction,
+    after deleting the stored rows of the same cells). Per-row definitions: few cells."""
+    _insert(_rep_days(restrict, now))
+    _insert(_dimensions(restrict, now))
+
+
+def rollup_rebuild(*, now) -> None:
+    """Replace every stored rollup row with the counters of all rows (a full run; call in a
+    transaction). Whole-table definitions."""
+    _replace(_rep_days(None, now))
+    _replace(_dimensions(None, now))

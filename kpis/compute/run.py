@@ -23,7 +23,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, F, Max, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from kpis.compute.daily import rollup_families
+from kpis.compute.daily import rollup_families, rollup_rebuild
 from kpis.compute.periodic import compute_period_values
 from kpis.models import DirtyCell, KPIValue, RepDay, RepDayDimension
 from kpis.periods import PeriodRange, period_containing, weekly_days
@@ -144,10 +144,8 @@ def recompute_full(*, now: dt.datetime | None = None) -> RunResult:
     cells = _claim(run=run, now=now)
     with transaction.atomic():
         _lock()
-        RepDay.objects.all().delete()
-        RepDayDimension.objects.all().delete()
         KPIValue.objects.all().delete()
-        rollup_families(restrict=None, now=now)
+        rollup_rebuild(now=now)
         span = RepDay.objects.aggregate(first=Min("day"), last=Max("day"))
         today = timezone.localdate(now)
         # Up to today: snapshots (open pipeline, churn) have values after the last activity too.

@@ -9,14 +9,16 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db.models import Q
 
-from activities.services import activity_book, activity_cancel, activity_log
+from activities.models import Activity
+from activities.services import activity_book, activity_cancel, activity_delete, activity_log
 from kpis.compute.run import recompute, recompute_full
 from kpis.models import DirtyCell, RepDay, RepDayDimension
 from kpis.selectors import kpi_values
 from people.models import User
 from people.tests.factories import TeamFactory, UserFactory
-from pipeline.models import Company, Contact
+from pipeline.models import Company, Contact, Opportunity
 from pipeline.services import (
     lead_create,
     opportunity_create,
@@ -374,3 +376,149 @@ def test_quota_attainment_is_revenue_over_the_revenue_target(deals):
     assert team == {("quota_attainment", team_a.pk, ""): pytest.approx(1.25)}
     org = values("org", "month", NOV, ["quota_attainment"])
     assert org == {("quota_attainment", 0, ""): pytest.approx(1.25)}
+
+
+# ---------------------------------------------------------------------------
+# Full runs compute some definitions for the whole table at once (first touches by a window,
+# stage exits by LEAD, answered and converted leads as sets); incremental runs per row. Both
+# must store the same table, ties and edge cases included.
+# ---------------------------------------------------------------------------
+@pytest.fixture
+def touches(org):
+    a1, a2, b1, x, y = (org[k] for k in ("a1", "a2", "b1", "x", "y"))
+    z = Contact.objects.create(company=org["c2"], name="Z")
+    # X: an earlier planned meeting and a cancelled lunch are not touches; two completed meetings
+    # at the same moment: the one logged first (lower id) is the first touch.
+    activity_log(owner=a1, kind="meeting", status="planned", contact=x,
+                 occurred_at=utc(2026, 11, 2, 9))  # fmt: skip
+    lunch = activity_log(owner=b1, kind="lunch", contact=x, status="planned",
+                         occurred_at=utc(2026, 11, 3, 11))  # fmt: skip
+    activity_cancel(activity=lunch)
+    activity_log(owner=a2, kind="meeting", contact=x, occurred_at=utc(2026, 11, 5, 9))
+    activity_log(owner=a1, kind="meeting", contact=x, occurred_at=utc(2026, 11, 5, 9))
+    # Y: a demo is its first touch, so the later lunch is not new; a call never is a touch.
+    activity_log(owner=a1, kind="call", contact=y, occurred_at=utc(2026, 11, 1, 9))
+    activity_log(owner=a2, kind="demo", contact=y, occurred_at=utc(2026, 11, 4, 9))
+    activity_log(owner=a1, kind="lunch", contact=y, occurred_at=utc(2026, 11, 6, 11))
+    # Z: the first touch is a lunch, on the local day after its UTC day (23:30 UTC = 00:30 CET).
+    activity_log(owner=b1, kind="lunch", contact=z, occurred_at=utc(2026, 11, 6, 23, 30))
+    activity_log(owner=b1, kind="meeting", contact=z, occurred_at=utc(2026, 11, 9, 9))
+    # No contact: never a new contact.
+    activity_log(owner=b1, kind="meeting", occurred_at=utc(2026, 11, 2, 9))
+    return org
+
+
+def _new_contacts() -> set[tuple]:
+    return set(
+        RepDay.objects.filter(
+            Q(meetings_new_contacts__gt=0) | Q(lunches_new_contacts__gt=0)
+        ).values_list("rep__username", "day", "meetings_new_contacts", "lunches_new_contacts")
+    )
+
+
+@pytest.mark.parametrize("run", [recompute, recompute_full], ids=["incremental", "full"])
+def test_new_contacts_are_each_contacts_first_completed_touch_ties_by_id(touches, run):
+    run()
+    assert _new_contacts() == {
+        ("a2", dt.date(2026, 11, 5), 1, 0),  # X: logged before a1's meeting at the same moment
+        ("b1", dt.date(2026, 11, 7), 0, 1),  # Z
+    }
+
+
+def test_first_touches_store_the_same_table_in_full_and_incremental_runs(touches):
+    recompute()
+    incremental = _table()
+    recompute_full()
+    assert _table() == incremental
+
+
+@pytest.fixture
+def simultaneous_moves(org):
+    a2 = org["a2"]
+    opp = opportunity_create(name="Fast", company=org["c1"], owner=a2, created_by=a2,
+                             amount=10_000, created_at=utc(2026, 11, 2, 9))  # fmt: skip
+    # Three moves at the same moment: the rows' order (and each entry's exit) follows their ids.
+    for stage in ("meeting", "proposal", "negotiation"):
+        opportunity_move_stage(opportunity=opp, to_stage=stage, changed_by=a2,
+                               at=utc(2026, 11, 3, 12))  # fmt: skip
+    opportunity_move_stage(opportunity=opp, to_stage="lost", changed_by=a2,
+                           at=utc(2026, 11, 4, 12), lost_reason="Price")  # fmt: skip
+    return org
+
+
+@pytest.mark.parametrize("run", [recompute, recompute_full], ids=["incremental", "full"])
+def test_stage_exits_follow_the_next_row_by_time_then_id(simultaneous_moves, run):
+    run()
+    a2 = simultaneous_moves["a2"].pk
+    got = values("rep", "month", NOV, ["stage_conversion"], [a2])
+    assert got == pytest.approx(
+        {
+            ("stage_conversion", a2, "stage:qualification"): 1.0,  # → meeting
+            ("stage_conversion", a2, "stage:meeting"): 1.0,  # → proposal
+            ("stage_conversion", a2, "stage:proposal"): 1.0,  # → negotiation
+            ("stage_conversion", a2, "stage:negotiation"): 0.0,  # → lost
+        }
+    )
+
+
+def test_stage_exits_store_the_same_table_in_full_and_incremental_runs(simultaneous_moves, deals):
+    recompute()
+    incremental = _table()
+    recompute_full()
+    assert _table() == incremental
+
+
+@pytest.mark.parametrize("run", [recompute, recompute_full], ids=["incremental", "full"])
+def test_lead_counters_in_full_and_incremental_runs(org, run):
+    a1 = org["a1"]
+    l1 = lead_create(name="L1", assigned_to=a1, received_at=utc(2026, 11, 20, 9))
+    l2 = lead_create(name="L2", assigned_to=a1, received_at=utc(2026, 11, 20, 10))
+    lead_create(name="L3", assigned_to=a1, received_at=utc(2026, 11, 21, 9))
+    lead_create(name="Nobody's", received_at=utc(2026, 11, 21, 9))
+    activity_log(owner=a1, kind="call", lead=l1, occurred_at=utc(2026, 11, 20, 9, 30))
+    # A planned activity does not answer a lead.
+    activity_log(owner=a1, kind="call", lead=l2, status="planned", occurred_at=utc(2026, 11, 27))
+    opportunity_create(name="From L2", company=org["c1"], owner=a1, created_by=a1, lead=l2,
+                       created_at=utc(2026, 11, 22, 9))  # fmt: skip
+    run()
+    days = RepDay.objects.filter(rep=a1, leads_received__gt=0).order_by("day")
+    assert list(
+        days.values_list("day", "leads_received", "leads_unanswered", "leads_converted")
+    ) == [
+        (dt.date(2026, 11, 20), 2, 1, 1),
+        (dt.date(2026, 11, 21), 1, 1, 0),
+    ]
+
+
+def test_a_full_run_drops_the_rows_of_cells_whose_rows_are_gone(deals):
+    """The full run keeps the stored rows it computes again (updated in place) and deletes the
+    others, even at the same `now` as the run that stored them."""
+    now = utc(2026, 12, 15, 12)
+    a2 = deals["a2"]
+    recompute_full(now=now)
+    assert RepDay.objects.filter(rep=a2, day=dt.date(2026, 11, 20)).exists()  # an email
+    assert RepDayDimension.objects.filter(rep=a2, day=dt.date(2026, 11, 10)).exists()  # O1 won
+    activity_delete(activity=Activity.objects.get(owner=a2, kind="email"))
+    o1 = Opportunity.objects.get(name="O1")
+    opportunity_move_stage(opportunity=o1, to_stage="proposal", changed_by=a2,
+                           at=utc(2026, 11, 14, 12))  # fmt: skip
+    recompute_full(now=now)
+    assert not RepDay.objects.filter(rep=a2, day=dt.date(2026, 11, 20)).exists()
+    assert not RepDayDimension.objects.filter(
+        rep=a2, day=dt.date(2026, 11, 10), counter__in=["deals_won", "revenue_won"]
+    ).exists()
+    full = _table()
+    recompute(now=now)
+    assert _table() == full
+
+
+def test_deleting_a_user_deletes_their_rollups(org):
+    """The rollups' `rep` has no database constraint; Django's collector still cascades."""
+    rep = UserFactory(username="leaver")
+    RepDay.objects.create(rep=rep, day=dt.date(2026, 11, 20), computed_at=utc(2026, 11, 21))
+    RepDayDimension.objects.create(rep=rep, day=dt.date(2026, 11, 20), counter="deals_won",
+                                   dimension="channel:field", value=1,
+                                   computed_at=utc(2026, 11, 21))  # fmt: skip
+    rep.delete()
+    assert not RepDay.objects.filter(rep_id=rep.pk).exists()
+    assert not RepDayDimension.objects.filter(rep_id=rep.pk).exists()

@@ -7,10 +7,11 @@ equality join on a (day, period) map of the run's periods, never a range join. M
 distinct counts are computed from the rows of every scope (the rep, the rep's current team, the
 organisation), never from reps' values; additive parts (snapshot counts and sums, account
 counts) are aggregated per rep first and summed per team and organisation. The same SQL runs on
-PostgreSQL and SQLite (PostgreSQL picks the two middle values of a median with
-`percentile_disc`, SQLite with window functions: the same values). Modules: `sql.py` (the run's
-periods, scopes, portable SQL pieces), `calls.py`, `medians.py`, `pipeline.py`, `accounts.py`
-(one statement per family; each module says how its statement is shaped and why).
+PostgreSQL and SQLite, except that PostgreSQL picks the two middle values of a median with
+`percentile_disc` and SQLite with window functions (the same values). calls_per_customer has two
+equivalent statements, picked by how many of the run's periods hold each day. Modules: `sql.py`
+(the run's periods, scopes, portable SQL pieces), `calls.py`, `medians.py`, `pipeline.py`,
+`accounts.py`: one statement per family; each module says how its statement is shaped and why.
 
 Semantics (KPIS.md; the choices where it leaves room are marked *choice*):
 
@@ -145,10 +146,11 @@ def compute_period_values(
         _delete(bounds)
         common = [periods_cte(bounds), members_cte()]
         by_day = [*common, days_cte(bounds)]
-        by_type = by_day if grouped_calls else [*common, types_cte(bounds)]
-        written = calls_per_customer(by_type, day_lo, day_hi, now, grouped=grouped_calls)
+        calls = by_day if grouped_calls else [*common, types_cte(bounds)]
+        written = calls_per_customer(calls, day_lo, day_hi, now, grouped=grouped_calls)
         for median in (lead_response_minutes, days_in_stage, sales_cycle_days):
             written += median(by_day, day_lo, day_hi, now, periods=len(bounds))
-        written += open_pipeline(common, now)
+        ends = [b.at_end for b in bounds]
+        written += open_pipeline(common, min(ends), max(ends), now)
         written += accounts(common, at_lo, at_hi, now)
     return written

@@ -36,8 +36,11 @@ from .sql import (
 SALES_ROLES: tuple[str, ...] = ("sdr", "ae", "am")
 
 
-def open_pipeline(common: list[Cte], now: dt.datetime) -> int:
-    """open_opportunities and pipeline_value at each period's T (its end, or now)."""
+def open_pipeline(
+    common: list[Cte], first: dt.datetime, last: dt.datetime, now: dt.datetime
+) -> int:
+    """open_opportunities and pipeline_value at each period's T (its end, or now); `first` and
+    `last` are the earliest and latest T of the run."""
     opp, change, stage = table(Opportunity), table(StageChange), table(Stage)
     user = table(get_user_model())
     roles = ", ".join(["%s"] * len(SALES_ROLES))
@@ -53,7 +56,7 @@ def open_pipeline(common: list[Cte], now: dt.datetime) -> int:
         (
             # A row into an open stage is the latest row before T, and the opportunity exists,
             # exactly when since < T <= until (until NULL: no later row).
-            "kpi_open",
+            "kpi_intervals",
             f"SELECT o.owner_id AS owner_id, {cents('o.amount')} AS cents, "  # noqa: S608
             "CASE WHEN m.changed_at > o.created_at THEN m.changed_at ELSE o.created_at END "
             "AS since, m.next_at AS until "
@@ -62,12 +65,21 @@ def open_pipeline(common: list[Cte], now: dt.datetime) -> int:
             [Stage.Outcome.OPEN.value],
         ),
         (
+            # Only intervals that hold some T: one that ends before the first T, or starts at
+            # or after the last, adds nothing at any T (+1 and −1 cancel, or neither counts).
+            "kpi_open",
+            "SELECT owner_id, cents, since, until FROM kpi_intervals "  # noqa: S608
+            f"WHERE (until IS NULL OR (until > since AND until >= {param('moment')})) "
+            f"AND since < {param('moment')}",
+            [moment(first), moment(last)],
+        ),
+        (
             # +1 at since, −1 at until, and a probe (k = 0) per owner at every T; a probe sorts
             # before an event at the same moment, so its running sum counts since < T, until < T.
             "kpi_events (owner_id, t, k, dn, dc)",
             "SELECT owner_id, since, 1, 1, cents FROM kpi_open "
-            "WHERE until IS NULL OR until > since "
-            "UNION ALL SELECT owner_id, until, 1, -1, -cents FROM kpi_open WHERE until > since "
+            "UNION ALL SELECT owner_id, until, 1, -1, -cents FROM kpi_open "
+            "WHERE until IS NOT NULL "
             "UNION ALL SELECT w.owner_id, e.at_end, 0, 0, 0 "
             "FROM (SELECT DISTINCT owner_id FROM kpi_open) w "
             "CROSS JOIN (SELECT DISTINCT at_end FROM kpi_periods) e",
