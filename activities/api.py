@@ -4,6 +4,10 @@ Who may write what (beyond reading scope, see `saljsite.api.Actor`): a rep logs 
 their owner, or books a meeting, demo or lunch for a teammate (as `booked_by`); they edit and
 delete the activities they own or booked (another rep's: 403; another team's: 404). A manager
 writes for the members of the teams they manage.
+
+Creates, one (`POST /activities/`) or many (`POST /activities/batch/`), go through
+`activities.bulk.activities_log_bulk`: what `activity_log` does, item for item (its tests pin
+that), but validated with a constant number of queries instead of one per model constraint.
 """
 
 from __future__ import annotations

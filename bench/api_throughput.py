@@ -52,6 +52,10 @@ def say(text: str) -> None:
     print(text, flush=True)
 
 
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
@@ -312,6 +316,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{'enqueued on ' + args.redis if args.redis else 'off'}."
     )
 
+    say(f"Load average before: {_load()} on {os.cpu_count()} CPUs.")
     port = free_port()
     server = start_server(args, env, port)
     try:
@@ -351,6 +356,7 @@ def main(argv: list[str] | None = None) -> None:
 
         redis.Redis.from_url(args.redis).delete("celery")  # The refreshes no worker consumed.
 
+    say(f"Load average after: {_load()}.")
     from activities.models import Activity
 
     stored = Activity.objects.count()
