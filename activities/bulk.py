@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from activities.models import Activity, ActivityChange
 from activities.services import FIRST_TOUCH_KINDS, _infer_company, _snapshot
+from kpis.models import Source
 from kpis.services import dirty_cells_mark
 from saljsite.timeutils import local_day
 
@@ -376,20 +377,21 @@ def _holds(condition: Q, activity: Activity) -> Truth:
 # ---------------------------------------------------------------------------
 # Dirty cells: `activities.services._cells` for many activities, one query for the contacts
 # ---------------------------------------------------------------------------
-def _cells(activities: Sequence[Activity]) -> list[tuple[int | None, Any]]:
-    cells: list[tuple[int | None, Any]] = []
+def _cells(activities: Sequence[Activity]) -> list[tuple[int | None, Any, int]]:
+    cells: list[tuple[int | None, Any, int]] = []
     contacts = set()
     for activity in activities:
-        cells.append((activity.owner_id, activity.occurred_day))
-        cells.append((activity.booked_by_id, activity.booked_day))
+        cells.append((activity.owner_id, activity.occurred_day, Source.ACTIVITY))
+        cells.append((activity.booked_by_id, activity.booked_day, Source.COUNTERS))
         if activity.lead_id is not None:
             lead = activity.lead
-            cells.append((lead.assigned_to_id, lead.received_day))
+            cells.append((lead.assigned_to_id, lead.received_day, Source.LEAD))
         if activity.contact_id is not None and activity.kind in FIRST_TOUCH_KINDS:
             contacts.add(activity.contact_id)
     if contacts:
         cells += (
-            Activity.objects.filter(
+            (owner_id, day, Source.COUNTERS)
+            for owner_id, day in Activity.objects.filter(
                 contact_id__in=contacts, kind__in=FIRST_TOUCH_KINDS, status="completed"
             )
             .order_by()

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from activities.models import Activity, ActivityChange
+from kpis.models import Source
 from kpis.services import dirty_cells_mark
 from saljsite.timeutils import local_day
 
@@ -74,20 +75,22 @@ def _prepare(activity: Activity) -> None:
 FIRST_TOUCH_KINDS = (Activity.Kind.MEETING, Activity.Kind.DEMO, Activity.Kind.LUNCH)
 
 
-def _cells(activity: Activity) -> list[tuple[int | None, dt.date | None]]:
+def _cells(activity: Activity) -> list[tuple[int | None, dt.date | None, int]]:
+    """The KPI cells the activity counts in, each with what it changes there (`Source`)."""
     cells = [
-        (activity.owner_id, activity.occurred_day),
-        (activity.booked_by_id, activity.booked_day),
+        (activity.owner_id, activity.occurred_day, Source.ACTIVITY),
+        (activity.booked_by_id, activity.booked_day, Source.COUNTERS),
     ]
     if activity.lead_id is not None:
         # The lead's response time and unanswered count belong to its assignee and received day.
         lead = activity.lead
-        cells.append((lead.assigned_to_id, lead.received_day))
+        cells.append((lead.assigned_to_id, lead.received_day, Source.LEAD))
     if activity.contact_id is not None and activity.kind in FIRST_TOUCH_KINDS:
         # Which of the contact's meetings, demos and lunches is the first ("new contact") can
         # change with this one: recompute the cells of all of them.
         cells += (
-            Activity.objects.filter(
+            (owner_id, day, Source.COUNTERS)
+            for owner_id, day in Activity.objects.filter(
                 contact_id=activity.contact_id, kind__in=FIRST_TOUCH_KINDS, status="completed"
             )
             .order_by()

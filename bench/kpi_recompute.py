@@ -502,20 +502,26 @@ WHERE x.indrelid = 'activities_activity'::regclass AND NOT x.indisprimary
 
 # The services mark (owner, occurred_day), (booked_by, booked_day) and, for an activity linked
 # to a lead, (lead assignee, received_day); every mark writes a fresh token.
+# As the activity services mark them (`kpis.models.Source` bits): the owner's cell changed its
+# activities (ACTIVITY | COUNTERS = 3), the booker's only its counters (1), the lead's assignee's
+# its leads (LEAD | COUNTERS = 5); a cell marked twice ORs its bits.
 _MARK_DIRTY = """
-INSERT INTO kpis_dirtycell (rep_id, day, token, marked_at)
-SELECT rep_id, day, gen_random_uuid(), now()
+INSERT INTO kpis_dirtycell (rep_id, day, token, marked_at, sources)
+SELECT rep_id, day, gen_random_uuid(), now(), bit_or(sources)
 FROM (
-    SELECT owner_id AS rep_id, occurred_day AS day FROM activities_activity WHERE id > %(after)s
-    UNION
-    SELECT booked_by_id, booked_day FROM activities_activity
+    SELECT owner_id AS rep_id, occurred_day AS day, 3 AS sources
+    FROM activities_activity WHERE id > %(after)s
+    UNION ALL
+    SELECT booked_by_id, booked_day, 1 FROM activities_activity
     WHERE id > %(after)s AND booked_by_id IS NOT NULL
-    UNION
-    SELECT l.assigned_to_id, l.received_day
+    UNION ALL
+    SELECT l.assigned_to_id, l.received_day, 5
     FROM activities_activity a JOIN pipeline_lead l ON l.id = a.lead_id
     WHERE a.id > %(after)s AND l.assigned_to_id IS NOT NULL
 ) cells
-ON CONFLICT (rep_id, day) DO UPDATE SET token = excluded.token, marked_at = excluded.marked_at
+GROUP BY rep_id, day
+ON CONFLICT (rep_id, day) DO UPDATE SET token = excluded.token, marked_at = excluded.marked_at,
+    sources = kpis_dirtycell.sources | excluded.sources
 """
 
 

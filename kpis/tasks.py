@@ -13,6 +13,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from kpis.compute import run
+from kpis.models import Source
 
 RETRYING = {
     "acks_late": True,
@@ -37,16 +38,24 @@ def recompute() -> dict:
 
 
 @shared_task(name="kpis.recompute_cells", **RETRYING)
-def recompute_cells(rep_ids: list[int]) -> list[str]:
-    """One chunk: the daily rollups of these reps' dirty cells; returns the days it touched."""
+def recompute_cells(rep_ids: list[int]) -> list[list]:
+    """One chunk: the daily rollups of these reps' dirty cells; returns the days it touched, each
+    with the `Source` bits of its cells ([iso day, bits])."""
     result = run.recompute_cells(now=timezone.now(), rep_ids=rep_ids)
-    return [day.isoformat() for day in result.days]
+    return [[day.isoformat(), bits] for day, bits in result.day_sources]
 
 
 @shared_task(name="kpis.recompute_periods", **RETRYING)
-def recompute_periods(days_per_chunk: list[list[str]]) -> dict:
-    """After every chunk: the period values of the periods the chunks touched (and today's)."""
-    days = {dt.date.fromisoformat(day) for days in days_per_chunk for day in days}
+def recompute_periods(days_per_chunk: list[list]) -> dict:
+    """After every chunk: the period values of the periods the chunks touched (and the current
+    snapshots). A day given as a bare ISO string (a message queued by an older worker) counts as
+    every source."""
+    days: dict[dt.date, int] = {}
+    for chunk in days_per_chunk:
+        for entry in chunk:
+            iso, bits = (entry, int(Source.ALL)) if isinstance(entry, str) else entry
+            day = dt.date.fromisoformat(iso)
+            days[day] = days.get(day, 0) | int(bits)
     return {"periods": run.recompute_periods(days=days, now=timezone.now())}
 
 

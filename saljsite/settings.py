@@ -138,6 +138,8 @@ KPI_QUALITY_CALL_SECONDS = env.int("KPI_QUALITY_CALL_SECONDS", default=180)
 KPI_RECOMPUTE_ON_WRITE = env.bool("KPI_RECOMPUTE_ON_WRITE", default=True)
 # A recompute with more reps than this fans out into chunks, one Celery task each.
 KPI_RECOMPUTE_CHUNK_REPS = env.int("KPI_RECOMPUTE_CHUNK_REPS", default=50)
+# PostgreSQL work_mem of a recompute transaction (one runs at a time; see kpis/compute/run.py).
+KPI_RECOMPUTE_WORK_MEM = env.str("KPI_RECOMPUTE_WORK_MEM", default="256MB")
 
 # ---------------------------------------------------------------------------
 # Static files

@@ -6,9 +6,11 @@ during the run keeps its new token and stays dirty for the next run.
 
 Two layers are recomputed:
 1. the additive daily rollups of the claimed (rep, day) cells (`kpis/compute/daily.py`);
-2. the non-additive period values (`kpis/compute/periodic.py`) of every week, month, quarter and
-   year containing a claimed day, plus the current ones (snapshots such as open pipeline and
-   churn move with time even when nothing is written).
+2. the non-additive period values (`kpis/compute/periodic/`) of every week, month, quarter and
+   year containing a claimed day — per family, only for the days whose cells carry a `Source` bit
+   that family reads (an activity cannot move the open pipeline) — plus, for the snapshot
+   families (open pipeline, churn), the current periods: they move with time even when nothing
+   is written.
 """
 
 from __future__ import annotations
@@ -16,16 +18,17 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Exists, F, Max, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from kpis.compute.daily import rollup_families, rollup_rebuild
-from kpis.compute.periodic import compute_period_values
-from kpis.models import DirtyCell, KPIValue, RepDay, RepDayDimension
+from kpis.compute.periodic import FAMILIES, compute_period_values
+from kpis.models import DirtyCell, KPIValue, RepDay, RepDayDimension, Source
 from kpis.periods import PeriodRange, period_containing, weekly_days
 from kpis.registry import Period
 
@@ -37,9 +40,11 @@ STALE_CLAIM = dt.timedelta(hours=1)
 # writers by itself).
 _LOCK_KEY = 0x5A1_75_17E
 # Per recompute transaction on PostgreSQL: room to hash-aggregate a table's (rep, day) groups
-# (with the 4 MB default the planner sorts millions of rows, or walks an index, instead), and no
-# JIT: compiling the wide rollup statements costs seconds and saves less than it costs.
-_SETTINGS = (("work_mem", "64MB"), ("jit", "off"))
+# (with the 4 MB default the planner sorts millions of rows, or walks an index, instead) and to
+# sort a full run's median observations in memory (1.4 M rows for days_in_stage at 200 reps
+# spilled 36 MB to disk at 64 MB), and no JIT: compiling the wide rollup statements costs
+# seconds and saves less than it costs. One recompute transaction runs at a time (the lock), but
+# a statement may hold several sorts and hashes: `KPI_RECOMPUTE_WORK_MEM` (256 MB) lowers it.
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,8 @@ class RunResult:
     full: bool
     days: tuple[dt.date, ...] = field(default=())
     periods: int = 0
+    # The claimed days with the `Source` bits of their cells (OR over the day's reps).
+    day_sources: tuple[tuple[dt.date, int], ...] = field(default=())
 
 
 def _lock() -> None:
@@ -56,7 +63,8 @@ def _lock() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
-            for name, value in _SETTINGS:
+            work_mem = settings.KPI_RECOMPUTE_WORK_MEM
+            for name, value in (("work_mem", work_mem), ("jit", "off")):
                 cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
 
 
@@ -94,37 +102,79 @@ def periods_of(days: Iterable[dt.date], *, today: dt.date) -> list[PeriodRange]:
     )
 
 
-def recompute_periods(*, days: Iterable[dt.date], now: dt.datetime) -> int:
-    """Recompute the non-additive period values of the periods containing `days` (and today)."""
-    periods = periods_of(days, today=timezone.localdate(now))
+DaySources = Iterable[dt.date] | Mapping[dt.date, int]
+
+
+def family_periods(days: DaySources, *, today: dt.date) -> dict[str, set[PeriodRange]]:
+    """The periods each period-value family recomputes: those holding a day whose cells carry a
+    `Source` bit the family reads (plain days: every bit). A snapshot (open pipeline, churn) at a
+    period's end reads every row before it, so a day dirties the snapshots of every period from
+    it to today, and the current periods are recomputed in every run (they move with time)."""
+    bits = days if isinstance(days, Mapping) else dict.fromkeys(days, int(Source.ALL))
+    current = {period_containing(p, today) for p in Period}
+    wanted: dict[str, set[PeriodRange]] = {}
+    for family in FAMILIES:
+        dirty = [day for day, day_bits in bits.items() if day_bits & family.sources]
+        if family.snapshot:
+            dirty = {later for day in dirty for later in weekly_days(day, max(day, today))}
+        held = {period_containing(p, day) for day in dirty for p in Period}
+        wanted[family.name] = held | current if family.snapshot else held
+    return wanted
+
+
+def recompute_periods(*, days: DaySources, now: dt.datetime) -> int:
+    """Recompute the non-additive period values of the periods containing `days` (a mapping
+    gives each day's `Source` bits; plain days are all sources), and the current snapshots.
+    Returns the number of distinct periods recomputed."""
+    wanted = family_periods(days, today=timezone.localdate(now))
     with transaction.atomic():
         _lock()
-        compute_period_values(periods=periods, now=now)
-    return len(periods)
+        compute_period_values(periods=(), families=wanted, now=now)
+    return len(set().union(*wanted.values()))
+
+
+def _day_sources(cells: QuerySet) -> tuple[tuple[dt.date, int], ...]:
+    merged: dict[dt.date, int] = {}
+    for day, bits in cells.values_list("day", "sources"):
+        merged[day] = merged.get(day, 0) | bits
+    return tuple(sorted(merged.items()))
 
 
 def recompute_cells(*, now: dt.datetime, rep_ids: Iterable[int] | None = None) -> RunResult:
     """Claim the dirty cells (of some reps, or all) and replace their daily rollups."""
     run = uuid.uuid4()
     count = _claim(run=run, now=now, rep_ids=rep_ids)
-    days: tuple[dt.date, ...] = ()
+    day_sources: tuple[tuple[dt.date, int], ...] = ()
     if count:
         with transaction.atomic():
             _lock()
             claimed = DirtyCell.objects.filter(run=run)
-            days = tuple(sorted(set(claimed.values_list("day", flat=True))))
+            day_sources = _day_sources(claimed)
             _replace_rollups(claimed, now=now)
             _release(run=run)
-    return RunResult(run=run, cells=count, full=False, days=days)
+    return RunResult(
+        run=run,
+        cells=count,
+        full=False,
+        days=tuple(day for day, _bits in day_sources),
+        day_sources=day_sources,
+    )
 
 
 def recompute(*, now: dt.datetime | None = None, rep_ids: Iterable[int] | None = None) -> RunResult:
     """Incremental run: the dirty cells' rollups, then the period values of their periods."""
     now = now or timezone.now()
     cells = recompute_cells(now=now, rep_ids=rep_ids)
-    periods = recompute_periods(days=cells.days, now=now)
+    periods = recompute_periods(days=dict(cells.day_sources), now=now)
     logger.info("KPI recompute %s: %d cells, %d periods", cells.run, cells.cells, periods)
-    return RunResult(run=cells.run, cells=cells.cells, full=False, days=cells.days, periods=periods)
+    return RunResult(
+        run=cells.run,
+        cells=cells.cells,
+        full=False,
+        days=cells.days,
+        periods=periods,
+        day_sources=cells.day_sources,
+    )
 
 
 def refresh_reps(*, rep_ids: Iterable[int], now: dt.datetime | None = None) -> None:

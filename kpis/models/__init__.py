@@ -1,6 +1,6 @@
 """KPI storage: dirty cells, daily rollups, period values, targets and role presets."""
 
-from kpis.models.cells import DirtyCell
+from kpis.models.cells import DirtyCell, Source
 from kpis.models.rollups import COUNTER_FIELDS, KPIValue, RepDay, RepDayDimension
 from kpis.models.targets import RolePreset, Target, TargetChange
 
@@ -11,6 +11,7 @@ __all__ = [
     "RepDay",
     "RepDayDimension",
     "RolePreset",
+    "Source",
     "Target",
     "TargetChange",
 ]

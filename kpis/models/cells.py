@@ -2,9 +2,32 @@
 
 from __future__ import annotations
 
+import enum
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+
+class Source(enum.IntFlag):
+    """What a write changed on a cell, so a run recomputes only the KPI families it can move.
+
+    Every mark rebuilds the cell's daily counters; the bits add the non-additive period values
+    (kpis/compute/periodic) of the periods holding the cell's day:
+    - `COUNTERS`: only the daily counters (a booking, a rep cost, a contact's other meetings
+      whose first-touch flag may change, a lead converted by an opportunity);
+    - `ACTIVITY`: the activities the rep owns on the day (+ calls_per_customer);
+    - `LEAD`: the leads received by the rep on the day (+ lead_response_minutes);
+    - `PIPELINE`: opportunities, stage moves, closed deals, accounts (+ days_in_stage,
+      sales_cycle_days, open_opportunities, pipeline_value, churn_rate, repeat_purchase_rate).
+    `ALL` (the default of a mark) recomputes everything.
+    """
+
+    COUNTERS = 1
+    ACTIVITY = 2
+    LEAD = 4
+    PIPELINE = 8
+    ALL = COUNTERS | ACTIVITY | LEAD | PIPELINE
 
 
 class DirtyCell(models.Model):
@@ -20,6 +43,11 @@ class DirtyCell(models.Model):
     day = models.DateField(_("day"))
     token = models.UUIDField(_("token"))
     marked_at = models.DateTimeField(_("marked at"))
+    # `Source` bits of every write since the last recompute (marks OR them together); rows
+    # written without it (raw SQL) are `ALL`.
+    sources = models.PositiveSmallIntegerField(
+        _("sources"), default=int(Source.ALL), db_default=int(Source.ALL)
+    )
     # Set by the recompute run that claimed the cell, with the token it saw.
     run = models.UUIDField(_("claimed by run"), null=True, blank=True)
     claimed_token = models.UUIDField(_("claimed token"), null=True, blank=True)

@@ -16,7 +16,7 @@ from activities.services import (
     activity_log,
     activity_update,
 )
-from kpis.models import DirtyCell
+from kpis.models import DirtyCell, Source
 from kpis.services import dirty_cells_mark
 from people.tests.factories import UserFactory
 from pipeline.models import Company
@@ -92,6 +92,55 @@ def test_database_refuses_a_second_row_for_the_same_cell(rep):
         DirtyCell.objects.bulk_create([duplicate])
 
     assert DirtyCell.objects.count() == 1
+
+
+def sources() -> dict[tuple[int, dt.date], int]:
+    return {(c.rep_id, c.day): c.sources for c in DirtyCell.objects.all()}
+
+
+def test_a_mark_without_sources_is_every_source(rep):
+    dirty_cells_mark(cells=[(rep.pk, MONDAY)])
+
+    assert sources() == {(rep.pk, MONDAY): Source.ALL}
+
+
+def test_marks_of_an_unclaimed_cell_add_up_their_sources(rep):
+    dirty_cells_mark(cells=[(rep.pk, MONDAY)], sources=Source.ACTIVITY)
+    assert sources() == {(rep.pk, MONDAY): Source.ACTIVITY | Source.COUNTERS}
+
+    # Another write, and a cell given with its own bits: the cell keeps what it had.
+    dirty_cells_mark(cells=[(rep.pk, MONDAY, Source.LEAD)], sources=Source.PIPELINE)
+
+    assert sources() == {(rep.pk, MONDAY): Source.ACTIVITY | Source.LEAD | Source.COUNTERS}
+
+
+def test_marking_many_cells_at_once_writes_every_one(rep, sdr):
+    days = [MONDAY + dt.timedelta(days=i) for i in range(600)]
+
+    dirty_cells_mark(cells=[(r.pk, day) for r in (rep, sdr) for day in days])
+
+    assert len(dirty()) == 1200
+
+
+def test_an_activity_marks_each_cell_with_what_it_changes_there(rep, sdr):
+    contact = ContactFactory()
+    lead = lead_create(name="Lead", assigned_to=sdr, received_at=AT - dt.timedelta(days=7))
+    clear_dirty()
+
+    activity_log(owner=rep, kind="meeting", occurred_at=AT, contact=contact, lead=lead)
+    activity_book(booked_by=sdr, owner=rep, kind="meeting", booked_at=AT,
+                  occurred_at=AT + dt.timedelta(days=2), contact=contact)  # fmt: skip
+
+    assert sources() == {
+        # The meeting's own day: its activities (calls_per_customer's inputs among them).
+        (rep.pk, MONDAY): Source.ACTIVITY | Source.COUNTERS,
+        # The lead's assignee and received day: its answer (response time, unanswered).
+        (sdr.pk, MONDAY - dt.timedelta(days=7)): Source.LEAD | Source.COUNTERS,
+        # The booker's day: booking counters only.
+        (sdr.pk, MONDAY): Source.COUNTERS,
+        # The booked meeting's own day (planned: it counts nowhere yet, but it is an activity).
+        (rep.pk, MONDAY + dt.timedelta(days=2)): Source.ACTIVITY | Source.COUNTERS,
+    }
 
 
 # ---------------------------------------------------------------------------

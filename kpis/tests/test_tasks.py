@@ -14,7 +14,7 @@ from django.db.models import F
 from activities.services import activity_log
 from kpis import tasks
 from kpis.compute import run
-from kpis.models import DirtyCell, KPIValue, RepDay
+from kpis.models import DirtyCell, KPIValue, RepDay, Source
 from people.tests.factories import TeamFactory, UserFactory
 
 AT = dt.datetime(2026, 11, 20, 9, tzinfo=dt.UTC)
@@ -60,6 +60,27 @@ def test_a_large_run_fans_out_into_chunks_and_finishes_every_cell(settings):
     # The chord's callback computed the period values too (calls per customer needs a company,
     # so look at the organisation's open-pipeline snapshot, stored for every period type).
     assert KPIValue.objects.filter(scope="org", kpi="open_opportunities").exists()
+
+
+@pytest.mark.django_db
+def test_a_chunk_hands_the_chord_its_days_with_their_sources():
+    rep = UserFactory()
+    activity_log(owner=rep, kind="call", occurred_at=AT)
+
+    days = tasks.recompute_cells([rep.pk])
+
+    assert days == [[DAY.isoformat(), int(Source.ACTIVITY | Source.COUNTERS)]]
+
+
+@pytest.mark.django_db
+def test_the_chord_callback_reads_days_with_sources_and_bare_days(monkeypatch):
+    seen = {}
+    monkeypatch.setattr(run, "recompute_periods", lambda *, days, now: seen.update(days) or 1)
+
+    # A bare ISO day (a message from an older worker) is every source; bits of a day add up.
+    tasks.recompute_periods([["2026-11-02"], [["2026-11-03", 2]], [["2026-11-03", 4]]])
+
+    assert seen == {dt.date(2026, 11, 2): Source.ALL, dt.date(2026, 11, 3): 6}
 
 
 @pytest.mark.django_db

@@ -1,9 +1,10 @@
 """Non-additive KPIs per period: medians, distinct counts, pipeline snapshots and account churn.
 
 `compute_period_values(periods=…, now=…)` replaces the `KPIValue` rows of the codes in `CODES` for
-the given periods: one DELETE, then one `INSERT … WITH … SELECT` per family (six), whatever the
-number of reps, teams, days or periods. Facts stored with a local day reach their periods by an
-equality join on a (day, period) map of the run's periods, never a range join. Medians and
+the given periods: one DELETE, then one `INSERT … WITH … SELECT` per family (six, `FAMILIES`),
+whatever the number of reps, teams, days or periods; an incremental run gives each family only
+the periods its sources touched (`families=`). Facts stored with a local day reach their periods
+by an equality join on a (day, period) map of the run's periods, never a range join. Medians and
 distinct counts are computed from the rows of every scope (the rep, the rep's current team, the
 organisation), never from reps' values; additive parts (snapshot counts and sums, account
 counts) are aggregated per rep first and summed per team and organisation. The same SQL runs on
@@ -59,11 +60,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from django.db import connection, transaction
 
-from kpis.models import KPIValue
+from kpis.models import KPIValue, Source
 from kpis.periods import PeriodRange
 
 from .accounts import accounts
@@ -86,7 +88,7 @@ from .sql import (
 _Bounds = Bounds
 _year_before = year_before
 
-__all__ = ["CODES", "SALES_ROLES", "compute_period_values"]
+__all__ = ["CODES", "FAMILIES", "SALES_ROLES", "compute_period_values"]
 
 CODES: tuple[str, ...] = (
     "calls_per_customer",
@@ -100,20 +102,47 @@ CODES: tuple[str, ...] = (
 )
 
 
-def _delete(bounds: list[Bounds]) -> None:
-    """Delete the stored rows of `CODES` for the given (period, start) keys (one statement)."""
-    starts: dict[str, list] = defaultdict(list)
-    for b in bounds:
-        starts[b.period].append(date(b.start))
-    per_type = " OR ".join(
-        f"({qn('period')} = %s AND {qn('period_start')} IN ({', '.join(['%s'] * len(days))}))"
-        for days in starts.values()
-    )
-    params = list(CODES) + [p for period, days in starts.items() for p in (period, *days)]
+@dataclass(frozen=True)
+class Family:
+    """One statement's KPI codes, the `Source` bits of the writes that can move them, and
+    whether they are snapshots of a moment (recomputed for the current periods in every run)."""
+
+    name: str
+    codes: tuple[str, ...]
+    sources: int
+    snapshot: bool = False
+
+
+FAMILIES: tuple[Family, ...] = (
+    Family("calls", ("calls_per_customer",), Source.ACTIVITY),
+    Family("lead_response", ("lead_response_minutes",), Source.LEAD),
+    Family("days_in_stage", ("days_in_stage",), Source.PIPELINE),
+    Family("sales_cycle", ("sales_cycle_days",), Source.PIPELINE),
+    Family("pipeline", ("open_opportunities", "pipeline_value"), Source.PIPELINE, snapshot=True),
+    Family("accounts", ("churn_rate", "repeat_purchase_rate"), Source.PIPELINE, snapshot=True),
+)
+
+
+def _delete(chosen: Mapping[tuple[str, ...], list[Bounds]]) -> None:
+    """Delete the stored rows of each set of codes for its (period, start) keys (one
+    statement; families with the same periods share a clause)."""
+    by_periods: dict[tuple, list[str]] = defaultdict(list)
+    for codes, bounds in chosen.items():
+        by_periods[tuple((b.period, b.start) for b in bounds)].extend(codes)
+    clauses, params = [], []
+    for keys, codes in by_periods.items():
+        starts: dict[str, list] = defaultdict(list)
+        for period, start in keys:
+            starts[period].append(date(start))
+        per_type = " OR ".join(
+            f"({qn('period')} = %s AND {qn('period_start')} IN ({', '.join(['%s'] * len(days))}))"
+            for days in starts.values()
+        )
+        clauses.append(f"({qn('kpi')} IN ({', '.join(['%s'] * len(codes))}) AND ({per_type}))")
+        params += [*codes, *(p for period, days in starts.items() for p in (period, *days))]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"DELETE FROM {table(KPIValue)} "  # noqa: S608
-            f"WHERE {qn('kpi')} IN ({', '.join(['%s'] * len(CODES))}) AND ({per_type})",
+            f"DELETE FROM {table(KPIValue)} WHERE {' OR '.join(clauses)}",  # noqa: S608
             params,
         )
 
@@ -124,33 +153,61 @@ def spread(bounds: list[Bounds]) -> float:
     return sum((b.end - b.start).days for b in bounds) / len(days)
 
 
+def _compute(
+    family: str, bounds: list[Bounds], now: dt.datetime, grouped_calls: bool | None
+) -> int:
+    """One family's statements for its periods (`bounds`, non-empty)."""
+    day_lo, day_hi = min(b.start for b in bounds), max(b.end for b in bounds)
+    common = [periods_cte(bounds), members_cte()]
+    if family == "calls":
+        grouped = spread(bounds) <= GROUPED_MAX_SPREAD if grouped_calls is None else grouped_calls
+        calls = [*common, days_cte(bounds) if grouped else types_cte(bounds)]
+        return calls_per_customer(calls, day_lo, day_hi, now, grouped=grouped)
+    medians = {
+        "lead_response": lead_response_minutes,
+        "days_in_stage": days_in_stage,
+        "sales_cycle": sales_cycle_days,
+    }
+    if family in medians:
+        by_day = [*common, days_cte(bounds)]
+        return medians[family](by_day, day_lo, day_hi, now, periods=len(bounds))
+    if family == "pipeline":
+        ends = [b.at_end for b in bounds]
+        return open_pipeline(common, min(ends), max(ends), now)
+    at_lo = min(year_before(b.at_start) for b in bounds)
+    at_hi = max(max(b.at_start, b.at_end) for b in bounds)
+    return accounts(common, at_lo, at_hi, now)
+
+
 def compute_period_values(
-    *, periods: Iterable[PeriodRange], now: dt.datetime, grouped_calls: bool | None = None
+    *,
+    periods: Iterable[PeriodRange],
+    now: dt.datetime,
+    grouped_calls: bool | None = None,
+    families: Mapping[str, Iterable[PeriodRange]] | None = None,
 ) -> int:
     """Replace the stored non-additive KPI values (`CODES`) of `periods` for every rep, team and
     the organisation; returns the number of rows written. Runs in the caller's transaction.
 
-    `grouped_calls` forces one of the two equivalent calls_per_customer statements (tests);
-    by default the run's spread picks the cheaper one."""
+    `families` (name → periods, see `FAMILIES`) gives each family its own periods instead (an
+    incremental run: an activity moves only calls_per_customer); families it leaves out are not
+    touched. `grouped_calls` forces one of the two equivalent calls_per_customer statements
+    (tests); by default the family's spread picks the cheaper one."""
     if now.tzinfo is None:
         raise ValueError("`now` must be an aware datetime.")
-    bounds = [Bounds.of(rng, now) for rng in sorted(set(periods))]
-    if not bounds:
+    if families is None:
+        chosen = sorted(set(periods))
+        families = {family.name: chosen for family in FAMILIES}
+    chosen = {
+        family: [Bounds.of(rng, now) for rng in sorted(set(families.get(family.name, ())))]
+        for family in FAMILIES
+    }
+    chosen = {family: bounds for family, bounds in chosen.items() if bounds}
+    if not chosen:
         return 0
-    day_lo, day_hi = min(b.start for b in bounds), max(b.end for b in bounds)
-    at_lo = min(year_before(b.at_start) for b in bounds)
-    at_hi = max(max(b.at_start, b.at_end) for b in bounds)
-    if grouped_calls is None:
-        grouped_calls = spread(bounds) <= GROUPED_MAX_SPREAD
+    written = 0
     with transaction.atomic(savepoint=False):
-        _delete(bounds)
-        common = [periods_cte(bounds), members_cte()]
-        by_day = [*common, days_cte(bounds)]
-        calls = by_day if grouped_calls else [*common, types_cte(bounds)]
-        written = calls_per_customer(calls, day_lo, day_hi, now, grouped=grouped_calls)
-        for median in (lead_response_minutes, days_in_stage, sales_cycle_days):
-            written += median(by_day, day_lo, day_hi, now, periods=len(bounds))
-        ends = [b.at_end for b in bounds]
-        written += open_pipeline(common, min(ends), max(ends), now)
-        written += accounts(common, at_lo, at_hi, now)
+        _delete({family.codes: bounds for family, bounds in chosen.items()})
+        for family, bounds in chosen.items():
+            written += _compute(family.name, bounds, now, grouped_calls)
     return written

@@ -41,7 +41,7 @@ class Command(BaseCommand):
         now = timezone.now()
         cells = run.recompute_cells(now=now)
         self.stdout.write(f"Daily rollups: {cells.cells} cells over {len(cells.days)} days.")
-        periods = run.recompute_periods(days=cells.days, now=now)
+        periods = run.recompute_periods(days=dict(cells.day_sources), now=now)
         self._done(f"Period values: {periods} periods", started)
 
     def _done(self, what: str, started: float) -> None:

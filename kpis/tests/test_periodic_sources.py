@@ -1,0 +1,173 @@
+"""Source-aware incremental runs: a dirty cell's `Source` bits choose the period-value families
+that are recomputed, and the result is still exactly a full run's.
+
+Site time is Europe/Stockholm (UTC+1 in November).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from activities.services import activity_delete, activity_log, activity_update
+from kpis.compute.periodic import CODES, FAMILIES
+from kpis.compute.run import family_periods, recompute, recompute_full
+from kpis.models import KPIValue, RepDay, Source
+from kpis.periods import period_containing
+from people.models import User
+from people.tests.factories import TeamFactory, UserFactory
+from pipeline.models import Contact
+from pipeline.services import lead_create, opportunity_create, opportunity_move_stage
+from pipeline.tests.factories import CompanyFactory
+
+pytestmark = pytest.mark.django_db
+
+UTC = dt.UTC
+NOW = dt.datetime(2026, 11, 26, 12, tzinfo=UTC)  # Thursday of ISO week 48
+LATER = NOW + dt.timedelta(hours=1)
+TODAY = dt.date(2026, 11, 26)
+
+
+def utc(*args) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=UTC)
+
+
+@pytest.fixture
+def org():
+    team = TeamFactory(name="A")
+    sdr = UserFactory(username="sdr", role=User.Role.SDR, team=team)
+    ae = UserFactory(username="ae", role=User.Role.AE, team=team)
+    am = UserFactory(username="am", role=User.Role.AM, team=TeamFactory(name="B"))
+    c1, c2 = CompanyFactory(name="C1", owner=am), CompanyFactory(name="C2", owner=am)
+    contact = Contact.objects.create(company=c1, name="X")
+    call = {"kind": "call", "direction": "outbound", "outcome": "connected"}
+    for day, company in ((2, c1), (3, c2), (10, c1), (17, c1), (24, c2)):
+        activity_log(owner=ae, **call, company=company, occurred_at=utc(2026, 11, day, 9))
+    lead = lead_create(name="L1", assigned_to=sdr, received_at=utc(2026, 11, 9, 8))
+    activity_log(owner=sdr, **call, lead=lead, company=c1, occurred_at=utc(2026, 11, 9, 9))
+    lead_create(name="L2", assigned_to=sdr, received_at=utc(2026, 11, 16, 8))
+    deal = opportunity_create(name="D1", company=c1, owner=ae, created_by=ae, amount=5000,
+                              created_at=utc(2026, 10, 1, 9))  # fmt: skip
+    opportunity_move_stage(opportunity=deal, to_stage="meeting", changed_by=ae,
+                           at=utc(2026, 10, 20, 9))  # fmt: skip
+    opportunity_move_stage(opportunity=deal, to_stage="won", changed_by=ae,
+                           at=utc(2026, 11, 12, 9))  # fmt: skip
+    opportunity_create(name="D2", company=c2, owner=am, created_by=am, amount=700,
+                       created_at=utc(2026, 11, 3, 9))  # fmt: skip
+    recompute_full(now=NOW)
+    return {"sdr": sdr, "ae": ae, "am": am, "c1": c1, "c2": c2, "contact": contact,
+            "lead": lead}  # fmt: skip
+
+
+def stored() -> dict:
+    values = {
+        (v.scope, v.scope_id, v.kpi, v.period, v.period_start, v.dimension): (
+            v.value,
+            v.numerator,
+            v.denominator,
+        )
+        for v in KPIValue.objects.all()
+    }
+    fields = [f.name for f in RepDay._meta.fields if f.name not in ("id", "computed_at")]
+    return {"values": values, "days": set(RepDay.objects.values_list(*fields))}
+
+
+def computed_at(code: str) -> set[dt.datetime]:
+    return set(KPIValue.objects.filter(kpi=code).values_list("computed_at", flat=True))
+
+
+def test_the_families_cover_every_code_once():
+    codes = [code for family in FAMILIES for code in family.codes]
+    assert sorted(codes) == sorted(CODES)
+
+
+def test_an_activity_day_recomputes_calls_and_the_current_snapshots_only():
+    day = dt.date(2026, 11, 3)
+    current = {period_containing(p, TODAY) for p in ("week", "month", "quarter", "year")}
+    holding = {period_containing(p, day) for p in ("week", "month", "quarter", "year")}
+
+    wanted = family_periods({day: Source.ACTIVITY | Source.COUNTERS}, today=TODAY)
+
+    assert wanted == {
+        "calls": holding,
+        "lead_response": set(),
+        "days_in_stage": set(),
+        "sales_cycle": set(),
+        "pipeline": current,
+        "accounts": current,
+    }
+    # Plain days (and `Source.ALL`) are every family's.
+    assert family_periods([day], today=TODAY)["days_in_stage"] == holding
+
+
+def test_counters_only_cells_recompute_no_period_value_but_the_snapshots():
+    wanted = family_periods({dt.date(2026, 11, 3): Source.COUNTERS}, today=TODAY)
+
+    assert {name for name, periods in wanted.items() if periods} == {"pipeline", "accounts"}
+
+
+def test_a_logged_call_recomputes_calls_per_customer_and_leaves_the_pipeline_medians(org):
+    before = computed_at("days_in_stage")
+
+    activity_log(owner=org["ae"], kind="call", direction="outbound", outcome="connected",
+                 company=org["c2"], occurred_at=utc(2026, 11, 25, 9))  # fmt: skip
+    recompute(now=LATER)
+
+    assert computed_at("days_in_stage") == before == {NOW}
+    assert computed_at("sales_cycle_days") == {NOW}
+    # The periods holding 25 November now count C2 for the ae: week 48 has one call to C2.
+    week = KPIValue.objects.get(kpi="calls_per_customer", scope="rep", scope_id=org["ae"].pk,
+                                period="week", period_start=dt.date(2026, 11, 23))  # fmt: skip
+    assert (week.numerator, week.denominator, week.computed_at) == (2, 1, LATER)
+    month = KPIValue.objects.get(kpi="calls_per_customer", scope="rep", scope_id=org["ae"].pk,
+                                 period="month", period_start=dt.date(2026, 11, 1))  # fmt: skip
+    assert (month.numerator, month.denominator) == (6, 2)
+
+
+def test_incremental_runs_after_mixed_writes_equal_a_full_run(org):
+    ae, sdr = org["ae"], org["sdr"]
+    # An activity write: a call, one moved to another company, one deleted.
+    first = activity_log(owner=ae, kind="call", direction="outbound", outcome="connected",
+                         company=org["c2"], occurred_at=utc(2026, 11, 25, 9))  # fmt: skip
+    activity_update(activity=first, company=org["c1"])
+    gone = activity_log(owner=ae, kind="call", direction="outbound", company=org["c1"],
+                        occurred_at=utc(2026, 11, 4, 9))  # fmt: skip
+    activity_delete(activity=gone)
+    # A lead answered (its received day: lead response), a meeting with a contact (first touch).
+    second = lead_create(name="L3", assigned_to=sdr, received_at=utc(2026, 11, 20, 8))
+    activity_log(owner=sdr, kind="email", lead=second, occurred_at=utc(2026, 11, 24, 9))
+    activity_log(owner=ae, kind="meeting", contact=org["contact"],
+                 occurred_at=utc(2026, 11, 5, 9))  # fmt: skip
+    # A pipeline write: a back-dated move.
+    deal = opportunity_create(name="D3", company=org["c2"], owner=ae, created_by=ae, amount=900,
+                              created_at=utc(2026, 11, 2, 9))  # fmt: skip
+    opportunity_move_stage(opportunity=deal, to_stage="meeting", changed_by=ae,
+                           at=utc(2026, 11, 6, 9))  # fmt: skip
+
+    recompute(now=NOW)
+    incremental = stored()
+    recompute_full(now=NOW)
+
+    assert stored() == incremental
+
+
+def test_an_incremental_run_with_nothing_dirty_changes_nothing(org):
+    full = stored()
+
+    recompute(now=NOW)
+
+    assert stored() == full
+
+
+def test_a_pipeline_day_dirties_the_snapshots_of_every_period_since():
+    # A deal created on 10 September (back-dated) is open at the end of every later period.
+    wanted = family_periods({dt.date(2026, 9, 10): Source.PIPELINE}, today=TODAY)
+
+    months = {r.start for r in wanted["pipeline"] if r.period == "month"}
+    assert months == {dt.date(2026, m, 1) for m in (9, 10, 11)}
+    assert wanted["accounts"] == wanted["pipeline"]
+    # The medians read the day's own periods only.
+    assert {r.start for r in wanted["days_in_stage"] if r.period == "month"} == {
+        dt.date(2026, 9, 1)
+    }
