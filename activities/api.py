@@ -113,9 +113,15 @@ def check_people(actor: Actor, data: dict[str, Any], activity: Activity | None =
 
 def _log_one(item: dict[str, Any], *, changed_by: User) -> Activity:
     """`activity_log` through its set-based twin: the same checks, rows, history and dirty cells
-    (pinned by activities/tests/test_bulk.py), without a query per model constraint."""
+    (pinned by activities/tests/test_bulk.py), without a query per model constraint.
+
+    The linked rows were read by the serializer (the owner is the caller or was read too), and
+    a taken external id is found by the INSERT (`IntegrityError`, answered with the stored
+    activity by `IdempotentCreateMixin`): no query checks either again."""
     try:
-        return activities_log_bulk(items=[item], changed_by=changed_by)[0]
+        return activities_log_bulk(
+            items=[item], changed_by=changed_by, rows_read=True, unique_on_insert=True
+        )[0]
     except ActivityBatchError as error:
         raise error.errors[0] from None
 
@@ -242,7 +248,9 @@ class ActivityViewSet(IdempotentCreateMixin, ScopedQuerysetMixin, viewsets.Model
         user = self.request.user
         try:
             activities = activities_log_bulk(
-                items=[log_kwargs(valid[index], caller=user) for index in new], changed_by=user
+                items=[log_kwargs(valid[index], caller=user) for index in new],
+                changed_by=user,
+                rows_read=True,  # Resolved by `resolve_ids` above, or the caller.
             )
         except ActivityBatchError as error:
             meta = ActivitySerializer.Meta

@@ -65,10 +65,23 @@ class ActivityBatchError(Exception):
 
 @transaction.atomic
 def activities_log_bulk(
-    *, items: Sequence[Mapping[str, Any]], changed_by: User | None = None
+    *,
+    items: Sequence[Mapping[str, Any]],
+    changed_by: User | None = None,
+    rows_read: bool = False,
+    unique_on_insert: bool = False,
 ) -> list[Activity]:
     """Log every item as `activity_log(**item, changed_by=changed_by)` would, all or none; the
-    number of queries does not grow with the number of items."""
+    number of queries does not grow with the number of items.
+
+    Two shortcuts for a caller that has done part of the work (the API's single create):
+    `rows_read` — linked rows given as model instances were just read from the database (the
+    API resolved them in the caller's scope, the owner is the caller), so they are not looked up
+    again; `unique_on_insert` — the unique constraints (the external id) are left to the
+    INSERT, which then raises `IntegrityError` rather than a `ValidationError` (the API answers
+    a taken external id with the stored activity either way). In both cases the database's keys
+    still hold, as they do against a row deleted or stored between a check and the insert.
+    """
     now = timezone.now()
     activities = [_build(item, now) for item in items]
     errors: dict[int, ValidationError] = {}
@@ -76,14 +89,15 @@ def activities_log_bulk(
     for index, activity in enumerate(activities):
         try:
             _infer_company(activity)  # As `_prepare`: an inference error stops the item there.
+            _lend_company_row(activity)
         except ValidationError as error:
             errors[index] = error
             continue
         activity.occurred_day = local_day(activity.occurred_at)
         activity.booked_day = local_day(activity.booked_at)
         checked.append((index, activity, _clean(activity)))
-    _check_foreign_keys(checked)
-    _check_constraints(checked)
+    _check_foreign_keys(checked, rows_read=rows_read)
+    _check_constraints(checked, unique=not unique_on_insert)
     for index, _activity, found in checked:
         if found:
             errors[index] = ValidationError(found)
@@ -153,14 +167,17 @@ def _excluded(found: Mapping[str, Any]) -> set[str]:
     return {name for name in found if name != NON_FIELD_ERRORS}
 
 
-def _check_foreign_keys(checked: list[tuple[int, Activity, dict]]) -> None:
-    """Every linked row exists: one query per related model for all items."""
+def _check_foreign_keys(checked: list[tuple[int, Activity, dict]], *, rows_read: bool) -> None:
+    """Every linked row exists: one query per related model for all items (none for the rows
+    given as instances read from the database, with `rows_read`)."""
     wanted: dict[type[models.Model], set[Any]] = defaultdict(set)
     for _index, activity, _found in checked:
         for field in FOREIGN_KEYS:
             value = getattr(activity, field.attname)
-            if value is not None:
+            if value is not None and not (rows_read and _read_row(activity, field)):
                 wanted[field.related_model].add(value)
+    if not wanted:
+        return
     existing = {
         model: set(model._base_manager.filter(pk__in=ids).order_by().values_list("pk", flat=True))
         for model, ids in wanted.items()
@@ -168,18 +185,47 @@ def _check_foreign_keys(checked: list[tuple[int, Activity, dict]]) -> None:
     for _index, activity, found in checked:
         for field in FOREIGN_KEYS:
             value = getattr(activity, field.attname)
-            if value is not None and value not in existing[field.related_model]:
+            if value is None or (rows_read and _read_row(activity, field)):
+                continue
+            if value not in existing[field.related_model]:
                 try:
                     field.validate(value, activity)  # Gone: the field's own message.
                 except ValidationError as error:
                     found.setdefault(field.name, []).extend(error.error_list)
 
 
-def _check_constraints(checked: list[tuple[int, Activity, dict]]) -> None:
-    """Every model constraint, for the fields that passed their checks (as `full_clean`)."""
+LINKS_WITH_COMPANY = ("opportunity", "contact", "lead")
+
+
+def _lend_company_row(activity: Activity) -> None:
+    """An inferred company is the company row of the link it came from, when that was read
+    with its link (`select_related`): no query to check it or to label it in the history."""
+    company = Activity._meta.get_field("company")
+    if activity.company_id is None or company.is_cached(activity):
+        return
+    for name in LINKS_WITH_COMPANY:
+        link = Activity._meta.get_field(name).get_cached_value(activity, default=None)
+        if link is None or link.company_id != activity.company_id:
+            continue
+        row = type(link)._meta.get_field("company").get_cached_value(link, default=None)
+        if row is not None:
+            company.set_cached_value(activity, row)
+            return
+
+
+def _read_row(activity: Activity, field: models.ForeignKey) -> bool:
+    """The link is an instance read from the database (not a bare id, not an unsaved row)."""
+    row = field.get_cached_value(activity, default=None)
+    return row is not None and not row._state.adding and row.pk == getattr(activity, field.attname)
+
+
+def _check_constraints(checked: list[tuple[int, Activity, dict]], *, unique: bool = True) -> None:
+    """Every model constraint, for the fields that passed their checks (as `full_clean`); the
+    unique ones only with `unique`."""
     for constraint in Activity._meta.constraints:
         if isinstance(constraint, models.UniqueConstraint):
-            _check_unique(constraint, checked)
+            if unique:
+                _check_unique(constraint, checked)
             continue
         evaluable = _evaluable(constraint)
         fields = _fields_of(constraint.condition) if evaluable else set()

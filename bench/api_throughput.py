@@ -2,14 +2,15 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/saljsite_bench_api \\
         .venv/bin/python bench/api_throughput.py [--workers 4] [--threads 2] [--clients 8] \\
-        [--seconds 10] [--batch-size 200]
+        [--seconds 10] [--rounds 5] [--batch-size 200]
 
 The script DROPS and recreates the database named by DATABASE_URL (its name must contain
 "bench"), migrates it and creates one team of `--clients` reps with API tokens. It then starts
 gunicorn on 127.0.0.1 (gthread workers; `--workers` × `--threads` requests at once) with the
 production settings plus the floor endpoint (`bench/settings.py`, `SALJSITE_BENCH_FLOOR=1`), and
 drives it from `--clients` threads, each with its own keep-alive connection and rep, through
-three phases of `--seconds` each (after a warm-up):
+three phases of `--seconds` each (after a warm-up), taking turns in `--rounds` rounds so that
+the load of a shared machine weighs on each phase alike:
 
 - floor: `POST /bench/floor/activities/` — parse the JSON, `Activity.objects.create`, nothing else;
 - create: `POST /api/v1/activities/` — token auth, validation, history, dirty KPI cells;
@@ -63,6 +64,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=8, help="concurrent client threads")
     parser.add_argument("--seconds", type=float, default=10.0, help="measured time per phase")
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured time per phase")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=5,
+        help="the phases take turns this many times (each round: seconds / rounds per phase)",
+    )
     parser.add_argument("--batch-size", type=int, default=200, help="items per batch request")
     parser.add_argument("--redis", default="", help="enqueue the KPI refresh on this Redis URL")
     return parser.parse_args(argv)
@@ -312,7 +319,8 @@ def main(argv: list[str] | None = None) -> None:
     say(
         f"Database {name}: migrated, {len(reps)} reps. gunicorn: {args.workers} gthread workers "
         f"× {args.threads} threads; {args.clients} client threads; {args.seconds:g} s per phase "
-        f"after {args.warmup:g} s warm-up; batches of {args.batch_size}; KPI refresh "
+        f"in {args.rounds} rounds after {args.warmup:g} s warm-up; batches of {args.batch_size}; "
+        f"KPI refresh "
         f"{'enqueued on ' + args.redis if args.redis else 'off'}."
     )
 
@@ -320,32 +328,54 @@ def main(argv: list[str] | None = None) -> None:
     port = free_port()
     server = start_server(args, env, port)
     try:
+        turn = [0]  # External ids stay unique across rounds: each round has its own prefix.
 
         def floor(index: int, rep: Rep) -> Callable[[int], int]:
-            client = Client(port)
-            return lambda n: client.post(FLOOR, call(rep, f"f-{index}-{n}", owner=True)) and 1
+            client, key = Client(port), f"f-{turn[0]}-{index}"
+            return lambda n: client.post(FLOOR, call(rep, f"{key}-{n}", owner=True)) and 1
 
         def create(index: int, rep: Rep) -> Callable[[int], int]:
-            client = Client(port, rep.token)
-            return lambda n: client.post(CREATE, call(rep, f"c-{index}-{n}")) and 1
+            client, key = Client(port, rep.token), f"c-{turn[0]}-{index}"
+            return lambda n: client.post(CREATE, call(rep, f"{key}-{n}")) and 1
 
         def batch(index: int, rep: Rep) -> Callable[[int], int]:
-            client = Client(port, rep.token)
+            client, key = Client(port, rep.token), f"b-{turn[0]}-{index}"
             size = args.batch_size
 
             def send(n: int) -> int:
-                items = [call(rep, f"b-{index}-{n}-{i}") for i in range(size)]
+                items = [call(rep, f"{key}-{n}-{i}") for i in range(size)]
                 client.post(BATCH, {"items": items})
                 return size
 
             return send
 
-        phases = {}
-        for phase_name, make in (("floor", floor), ("create", create), ("batch", batch)):
-            phase = run_phase(phase_name, reps, make, warmup=args.warmup, seconds=args.seconds)
-            phases[phase_name] = phase
+        # The phases take turns (floor, create, batch, floor, …) so that a change in the load of
+        # the machine weighs on all of them alike; each phase's figures are summed over rounds.
+        phases: dict[str, Phase] = {}
+        rounds = max(1, args.rounds)
+        for round_ in range(rounds):
+            for phase_name, make in (("floor", floor), ("create", create), ("batch", batch)):
+                turn[0] += 1
+                phase = run_phase(
+                    phase_name,
+                    reps,
+                    make,
+                    warmup=args.warmup if round_ == 0 else min(args.warmup, 0.5),
+                    seconds=args.seconds / rounds,
+                )
+                before = phases.get(phase_name)
+                if before is not None:
+                    phase = Phase(
+                        phase_name,
+                        before.requests + phase.requests,
+                        before.items + phase.items,
+                        before.seconds + phase.seconds,
+                    )
+                phases[phase_name] = phase
+            say(f"Round {round_ + 1}/{rounds} done; load average {_load()}.")
+        for phase in phases.values():
             say(
-                f"{phase_name:>6}: {phase.requests} requests, {phase.items} activities in "
+                f"{phase.name:>6}: {phase.requests} requests, {phase.items} activities in "
                 f"{phase.seconds:.1f} s: {phase.rps:.1f} requests/s, "
                 f"{phase.items_per_s:.1f} activities/s"
             )

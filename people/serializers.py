@@ -12,7 +12,9 @@ class UserSerializer(ServiceSerializer):
     name = serializers.CharField(
         source="get_full_name", read_only=True, help_text="First and last name (may be empty)."
     )
-    team = IdField(model=Team, read_only=True, help_text="Id of the user's team; null: none.")
+    team = IdField(
+        model=Team, read_only=True, allow_null=True, help_text="Id of the user's team; null: none."
+    )
 
     class Meta:
         model = User
@@ -28,7 +30,10 @@ class UserSerializer(ServiceSerializer):
 
 class TeamSerializer(ServiceSerializer):
     manager = IdField(
-        model=User, read_only=True, help_text="Id of the team's sales manager; null: none."
+        model=User,
+        read_only=True,
+        allow_null=True,
+        help_text="Id of the team's sales manager; null: none.",
     )
     members = IdField(model=User, many=True, read_only=True, help_text="Ids of the team's members.")
 

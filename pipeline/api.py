@@ -159,8 +159,14 @@ class LeadViewSet(IdempotentCreateMixin, _WriteViewSet):
     def perform_create(self, serializer: LeadSerializer) -> None:
         data = dict(serializer.validated_data)
         self._check(data)
-        with service_errors(serializer):
-            serializer.instance = lead_create(**data)
+        # `lead_create` registers a lead as new; a lead synced from another system may already
+        # be further along: its status is set in the same transaction.
+        status_ = data.pop("status", Lead.Status.NEW)
+        with service_errors(serializer), transaction.atomic():
+            lead = lead_create(**data)
+            if status_ != lead.status:
+                lead = lead_update(lead=lead, status=status_)
+        serializer.instance = lead
 
     def perform_update(self, serializer: LeadSerializer) -> None:
         data = dict(serializer.validated_data)

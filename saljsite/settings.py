@@ -177,7 +177,7 @@ CELERY_RESULT_EXPIRES = 60 * 60 * 24
 REST_FRAMEWORK = {
     # Token first: an anonymous request gets 401 with `WWW-Authenticate: Token`, not 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "saljsite.api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",  # The browser; CSRF enforced.
     ],
     "DEFAULT_PERMISSION_CLASSES": ["saljsite.api.handling.ScopedWritePermission"],

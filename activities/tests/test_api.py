@@ -441,3 +441,30 @@ def test_the_list_makes_the_same_queries_for_3_and_30_activities(
         counts.append(len(captured))
 
     assert counts[0] == counts[1]
+
+
+# ---------------------------------------------------------------------------
+# The cost of a single create
+# ---------------------------------------------------------------------------
+def test_a_create_reads_nothing_again_and_only_writes(org, django_assert_max_num_queries):
+    # The caller is the owner (read by authentication) and the opportunity was read in the
+    # caller's scope by the serializer: no existence check, and no external-id check either
+    # (the unique index answers a repeat: see the idempotency tests above).
+    deal = OpportunityFactory(owner=org.anna, company=CompanyFactory(owner=org.anna))
+    client = client_for(org.anna)
+    body = {"kind": "call", "outcome": "connected", "opportunity": deal.pk, "external_id": "t-1"}
+
+    # The opportunity (with its company, lent to the activity), then the transaction: the
+    # activity, its history row and its dirty KPI cell.
+    with django_assert_max_num_queries(6) as captured:
+        response = client.post(URL, body)
+
+    assert response.status_code == 201, response.data
+    reads = [q["sql"] for q in captured if q["sql"].lstrip().upper().startswith("SELECT")]
+    assert len(reads) == 1 and '"pipeline_opportunity"' in reads[0]  # The serializer's.
+    activity = Activity.objects.get()
+    assert (activity.owner, activity.opportunity, activity.company_id) == (
+        org.anna,
+        deal,
+        deal.company_id,
+    )

@@ -35,6 +35,31 @@ def test_user_fields_are_id_username_name_role_team(org):
     }
 
 
+def test_a_user_without_a_team_has_team_null_as_the_schema_says(org):
+    response = client_for(org.root).get(f"{USERS}{org.root.pk}/")
+    schema = client_for(org.root).get(f"{API}/schema/", {"format": "json"}).json()
+
+    assert (response.status_code, response.data["team"]) == (200, None)
+    user = schema["components"]["schemas"]["User"]["properties"]
+    team = schema["components"]["schemas"]["Team"]["properties"]
+    assert user["team"]["nullable"] is True
+    assert team["manager"]["nullable"] is True
+
+
+def test_a_team_without_a_manager_has_manager_null(org):
+    west = TeamFactory(name="West")
+    west.manager = None
+    west.save()
+
+    response = client_for(org.root).get(f"{TEAMS}{west.pk}/")
+
+    assert (response.status_code, response.data["manager"], response.data["members"]) == (
+        200,
+        None,
+        [],
+    )
+
+
 def test_rep_reads_the_users_of_their_team(org):
     assert usernames(client_for(org.anna).get(USERS)) == {"anna", "sam", "mia"}
 

@@ -101,6 +101,25 @@ def test_unassigned_and_team_leads_are_read_but_another_teams_are_404(org):
     assert client.patch(f"{URL}{other.pk}/", {"status": "contacted"}).status_code == 404
 
 
+def test_a_lead_created_with_a_status_is_stored_with_it(org):
+    # Was a 500: the status reached `lead_create`, which registers every lead as new.
+    response = client_for(org.sam).post(
+        URL, {"name": "Synced", "status": "qualified", "assigned_to": org.sam.pk}
+    )
+
+    assert response.status_code == 201, response.data
+    assert response.data["status"] == "qualified"
+    assert Lead.objects.get().status == "qualified"
+
+
+def test_a_lead_created_with_an_unknown_status_is_400(org):
+    response = client_for(org.sam).post(URL, {"name": "Synced", "status": "won"})
+
+    assert response.status_code == 400
+    assert "status" in response.data
+    assert not Lead.objects.exists()
+
+
 def test_rep_updates_the_status_of_their_lead(org):
     lead = lead_create(name="Own", assigned_to=org.sam)
 

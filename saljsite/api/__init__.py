@@ -9,7 +9,9 @@ The rules every endpoint follows (the KPI endpoints reuse these pieces):
   is refused with 403 (`PermissionDenied`): the value is well-formed, the caller lacks the right.
 
 Modules: `scopes` (Actor), `handling` (permission, pagination, errors), `serializers`
-(ServiceSerializer, IdField), `views` (view mixins, FilterSet), `auth` (token), `urls` (router).
+(ServiceSerializer, IdField), `views` (view mixins, FilterSet), `auth` (the token endpoint),
+`authentication` (token authentication, one precompiled query), `renderers` (`?format=csv|xlsx`
+downloads), `urls` (router).
 """
 
 from __future__ import annotations

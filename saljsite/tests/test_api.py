@@ -13,8 +13,10 @@ from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from people.models import User
 from people.tests.factories import UserFactory
 from saljsite.api import validation_detail
+from saljsite.api.authentication import TokenAuthentication
 from saljsite.tests.api_support import API, client_for
 
 pytestmark = pytest.mark.django_db
@@ -101,6 +103,33 @@ def test_token_authenticates_api_requests(rep):
 
     assert response.status_code == 200
     assert [row["username"] for row in response.json()["results"]] == ["anna"]
+
+
+def test_a_token_lookup_is_one_query_and_gives_the_user_and_token_the_orm_would(
+    rep, django_assert_num_queries
+):
+    token = Token.objects.create(user=rep)
+
+    with django_assert_num_queries(1):
+        user, found = TokenAuthentication().authenticate_credentials(token.key)
+
+    expected = User.objects.get(pk=rep.pk)
+    assert [getattr(user, f.attname) for f in User._meta.concrete_fields] == [
+        getattr(expected, f.attname) for f in User._meta.concrete_fields
+    ]
+    assert (found.key, found.user_id, found.created) == (token.key, rep.pk, token.created)
+    assert found.user is user
+    assert not user._state.adding
+
+
+def test_the_token_of_an_inactive_user_is_401(rep):
+    token = Token.objects.create(user=rep)
+    rep.is_active = False
+    rep.save(update_fields=["is_active"])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+
+    assert client.get(f"{API}/users/").status_code == 401
 
 
 def test_anonymous_requests_are_401_with_a_token_challenge():
