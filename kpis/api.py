@@ -61,6 +61,13 @@ from saljsite.api import (
     actor,
     service_errors,
 )
+from saljsite.api.renderers import (
+    TABULAR_FORMATS,
+    CSVRenderer,
+    TabularFormatsMixin,
+    XLSXRenderer,
+)
+from saljsite.tabular import tabular_response
 
 
 class TargetFilter(FilterSet):
@@ -198,7 +205,27 @@ class KPIViewSet(viewsets.GenericViewSet):
 MAX_ROWS = 50_000
 
 
-class KPIValueView(generics.GenericAPIView):
+# The columns of a CSV or XLSX download of /kpi-values/: the fields of its JSON rows.
+EXPORT_COLUMNS = (
+    "kpi", "scope", "rep", "team", "period", "period_start", "dimension",
+    "value", "numerator", "denominator", "target", "attainment", "status",
+)  # fmt: skip
+
+
+def _export_row(row: Any) -> list[Any]:
+    """A value row's cells, typed as in the JSON rows (numbers as floats, status as its code)."""
+    cells = []
+    for name in EXPORT_COLUMNS:
+        value = getattr(row, name)
+        if name in ("target", "attainment"):
+            value = _number(value)
+        elif name == "status" and value is not None:
+            value = str(value)
+        cells.append(value)
+    return cells
+
+
+class KPIValueView(TabularFormatsMixin, generics.GenericAPIView):
     serializer_class = KPIValueSerializer
     filter_backends = ()
 
@@ -207,9 +234,26 @@ class KPIValueView(generics.GenericAPIView):
         description="One row per KPI, rep/team/org and period overlapping `start`..`end` (a "
         "period without data has a row whose value is null), plus the dimension rows with data; "
         "ordered by KPI, rep or team, period and dimension. Reps and teams outside the caller's "
-        "reach are left out (an empty page).",
-        parameters=[KPIValueQuerySerializer],
-        responses=KPIValueSerializer(many=True),
+        "reach are left out (an empty page).\n\n"
+        "`?format=csv` or `?format=xlsx` (or `Accept: text/csv` / the XLSX media type) "
+        "downloads every matching row — not a page — as a file with the same columns as the "
+        "JSON rows (CSV: UTF-8 with a byte-order mark, comma-separated, dot decimals; empty "
+        "cell for null). Same filters, limits and permissions as the JSON answer; errors are "
+        "JSON.",
+        parameters=[
+            KPIValueQuerySerializer,
+            OpenApiParameter(
+                "format",
+                str,
+                enum=["json", *TABULAR_FORMATS],
+                description="json (default, paginated), csv or xlsx (every row, a download).",
+            ),
+        ],
+        responses={
+            (200, "application/json"): KPIValueSerializer(many=True),
+            (200, CSVRenderer.media_type): OpenApiTypes.STR,
+            (200, XLSXRenderer.media_type): OpenApiTypes.BINARY,
+        },
     )
     def get(self, request: Request) -> Response:
         query = KPIValueQuerySerializer(data=request.query_params)
@@ -231,8 +275,18 @@ class KPIValueView(generics.GenericAPIView):
             end=q["end"],
             dimension=q.get("dimension"),
         )
+        reps = members if scope == "rep" else ()
+        fmt = self.tabular_format()
+        if fmt is not None:
+            return tabular_response(
+                fmt=fmt,
+                filename=f"kpi-values-{scope}-{q['period']}-{q['start']}-{q['end']}",
+                header=EXPORT_COLUMNS,
+                rows=[_export_row(row) for row in with_targets(rows, reps=reps)],
+                title="KPI values",
+            )
         page = self.paginate_queryset(rows)
-        page = with_targets(page, reps=members if scope == "rep" else ())
+        page = with_targets(page, reps=reps)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def _members(self, caller: Actor, q: dict[str, Any]) -> list:
