@@ -13,7 +13,7 @@ from decimal import Decimal
 from kpis.models import RolePreset
 from kpis.periods import PeriodRange, period_containing
 from kpis.registry import KPI, REGISTRY, Category, Kind, Period, role_preset
-from kpis.selectors import kpi_values
+from kpis.selectors import Value, kpi_values
 from kpis.targets import Pace, Status, attainment, attainment_status, pace, targets_for_reps
 from people.models import User
 
@@ -103,6 +103,23 @@ def scorecard_for_rep(
     targets = targets_for_reps(
         reps=[rep], codes=codes, period=span.period, period_starts=[span.start]
     )
+    groups = scorecard_groups(
+        rep=rep, span=span, codes=codes, values=values, targets=targets, today=today
+    )
+    return Scorecard(rep=rep, period=span, day=day, today=today, groups=groups)
+
+
+def scorecard_groups(
+    *,
+    rep: User,
+    span: PeriodRange,
+    codes: list[str],
+    values: dict[str, Value],
+    targets: dict[tuple[int, str, dt.date], Decimal | None],
+    today: dt.date,
+) -> tuple[ScorecardGroup, ...]:
+    """The scorecard lines of `codes` from already-read plain values of the period (by code) and
+    the rep's targets, grouped leading then lagging; no queries."""
     by_category: dict[Category, list[ScorecardLine]] = {}
     for code in codes:
         kpi = REGISTRY[code]
@@ -122,9 +139,8 @@ def scorecard_for_rep(
                 pace=pace(code=code, value=value, target=target, period=span, today=today),
             )
         )
-    groups = tuple(
+    return tuple(
         ScorecardGroup(category, tuple(by_category[category]))
         for category in CATEGORY_ORDER
         if category in by_category
     )
-    return Scorecard(rep=rep, period=span, day=day, today=today, groups=groups)

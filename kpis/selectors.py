@@ -55,6 +55,11 @@ def _grouped(model, *, scope: str, scope_ids, period: Period, start, end, extra=
         qs = qs.filter(**{f"{key}__in": list(scope_ids)})
     if scope == "team":
         qs = qs.filter(rep__team__isnull=False)
+        if scope_ids is not None:
+            # The same rows, spelled so PostgreSQL walks the (rep, day) index per member instead
+            # of scanning every rep's days for a few teams (one team of 30: ~50 ms → a few ms).
+            members = User.objects.filter(team_id__in=list(scope_ids)).values("pk")
+            qs = qs.filter(rep_id__in=members)
     group = {"period_start_": _TRUNC[period]("day")}
     if key is not None:
         group["scope_id_"] = F(key)
@@ -99,9 +104,21 @@ def kpi_values(
     ]
     quota: dict[tuple[int, dt.date], tuple[float, dt.datetime]] = {}
     if plain:
+        # Only the counters these codes read: each SUM costs time on every row grouped.
+        needed = {
+            c
+            for code in plain
+            for c in (
+                formulas[code].counters
+                if isinstance(formulas[code], SumFormula)
+                else (*formulas[code].numerator, *formulas[code].denominator)
+            )
+        }
+        if "quota_attainment" in plain:
+            needed.add("revenue_won")
         rows = _grouped(
             RepDay, scope=scope, scope_ids=scope_ids, period=period, start=start, end=end,
-            fields=COUNTER_FIELDS,
+            fields=[c for c in COUNTER_FIELDS if c in needed],
         )  # fmt: skip
         for row in rows:
             sid, pstart, at = (

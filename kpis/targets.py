@@ -58,6 +58,11 @@ class _TargetIndex:
             self._by_subject[(target.kpi, _subject(target))].append(target)
         for candidates in self._by_subject.values():
             candidates.sort(key=lambda t: (t.valid_from, t.pk), reverse=True)
+        self._codes = {code for code, _subject in self._by_subject}
+
+    def has_code(self, code: str) -> bool:
+        """Whether any candidate target is for `code` (else no subject has one)."""
+        return code in self._codes
 
     def in_force(self, code: str, subject: _Subject, day: dt.date) -> Target | None:
         for target in self._by_subject.get((code, subject), ()):
@@ -161,7 +166,9 @@ def targets_for_teams(
     for team_id in team_ids:
         for code in codes:
             for start in period_starts:
-                if REGISTRY[code].additive:
+                if not index.has_code(code):
+                    value = None  # No target of this KPI for anyone: skip resolving each rep.
+                elif REGISTRY[code].additive:
                     value = _sum_or_none(
                         index.for_rep(code, start, rep_id=rep_id, team_id=team_id, role=role)
                         for rep_id, role in members[team_id]
@@ -190,7 +197,9 @@ def target_for_org(
     result: dict[OrgKey, Decimal | None] = {}
     for code in codes:
         for start in period_starts:
-            if REGISTRY[code].additive:
+            if not index.has_code(code):
+                value = None  # No target of this KPI for anyone: skip resolving each rep.
+            elif REGISTRY[code].additive:
                 value = _sum_or_none(
                     index.for_rep(code, start, rep_id=rep_id, team_id=team_id, role=role)
                     for rep_id, team_id, role in reps

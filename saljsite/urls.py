@@ -17,6 +17,7 @@ urlpatterns = [
     path("accounts/", include("people.urls")),
     path("activities/", include("activities.urls")),
     path("", include("pipeline.urls")),
+    path("", include("kpis.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("saljsite.api.urls")),

@@ -7,7 +7,7 @@ everywhere, in the active locale ("12,5 %" in Swedish, "12.5%" in English; "v. 4
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django import template
@@ -32,7 +32,9 @@ def format_number(value: Number | None, places: int = 0) -> str:
     """A number grouped and with the decimal sign of the active locale; "—" for no value."""
     if value is None or value == "":
         return "—"
-    return formats.number_format(Decimal(str(value)), decimal_pos=places, force_grouping=True)
+    # Half up, as people round (number_format alone would round 37.5 to 37, half to even).
+    rounded = Decimal(str(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return formats.number_format(rounded, decimal_pos=places, force_grouping=True)
 
 
 def format_percent(value: Number | None, places: int = 0) -> str:
@@ -109,6 +111,21 @@ def kpi_value_filter(value: Any, code: str | KPI) -> str:
 @register.filter(name="percent")
 def percent_filter(value: Any, places: int = 0) -> str:
     return format_percent(value, places)
+
+
+def format_points(value: Number | None) -> str:
+    """A change of a share (0..1) in percentage points: "5 pp" / "5 p.e." ("5 %" would read as
+    a relative change)."""
+    if value is None or value == "":
+        return "—"
+    points = Decimal(str(value)) * 100
+    places = 1 if abs(points) < 10 else 0
+    return gettext("%(points)s pp") % {"points": format_number(points, places)}
+
+
+@register.filter(name="points")
+def points_filter(value: Any) -> str:
+    return format_points(value)
 
 
 @register.filter(name="number")
