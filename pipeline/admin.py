@@ -353,3 +353,7 @@ class RepCostAdmin(ServiceAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
         # No service deletes a cost (the rep's month would not be marked for recompute); a cost
         # that no longer applies is set to 0.
         return False
+
+
+# The "Import data" page (pipeline/imports/admin.py registers ImportJob).
+from pipeline.imports import admin as _imports_admin  # noqa: E402, F401

@@ -465,3 +465,7 @@ class RepCost(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rep} {self.month:%Y-%m} {self.get_kind_display()}"
+
+
+# The uploaded import files (pipeline/imports), in a module of their own.
+from pipeline.models_imports import ImportJob  # noqa: E402, F401

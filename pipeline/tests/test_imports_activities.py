@@ -1,0 +1,333 @@
+"""Importing activities: the streaming kind (staging table, set-based checks and upsert)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from activities.models import Activity
+from kpis.models import DirtyCell
+from pipeline.tests.imports_helpers import do_import, errors_of, write_csv, write_xlsx
+
+STHLM = ZoneInfo("Europe/Stockholm")
+HEADER = [
+    "external_id",
+    "kind",
+    "status",
+    "owner",
+    "occurred_at",
+    "booked_by",
+    "booked_at",
+    "direction",
+    "outcome",
+    "duration_seconds",
+    "replied",
+    "clicked",
+    "mode",
+    "company",
+    "contact",
+    "lead",
+    "opportunity",
+    "subject",
+    "notes",
+]
+
+
+def row(**values: str) -> list[str]:
+    return [values.get(name, "") for name in HEADER]
+
+
+CLEAN = [
+    HEADER,
+    row(
+        external_id="T-1",
+        kind="call",
+        owner="sam.sdr",
+        occurred_at="2026-03-02 09:30",
+        outcome="connected",
+        duration_seconds="185",
+        contact="CRM-C-1",
+        subject="Första samtal",
+    ),
+    row(
+        external_id="T-2",
+        kind="email",
+        owner="sam@example.se",
+        occurred_at="2026-03-02T23:30:00+00:00",
+        replied="ja",
+    ),
+    row(
+        external_id="T-3",
+        kind="meeting",
+        status="planned",
+        owner="alex.ae",
+        occurred_at="2026-03-10 10:00",
+        booked_by="sam.sdr",
+        booked_at="2026-03-03 08:00",
+        mode="physical",
+        contact="CRM-C-1",
+    ),
+]
+
+
+def test_a_clean_file_creates_every_row_with_local_days_and_inferred_company(world, tmp_path):
+    DirtyCell.objects.all().delete()
+    report = do_import("activities", write_csv(tmp_path / "a.csv", CLEAN))
+    assert report.errors == []
+    assert (report.rows, report.created, report.updated, report.unchanged) == (3, 3, 0, 0)
+    assert report.committed
+    call = Activity.objects.get(external_id="T-1")
+    assert call.owner == world["sdr"]
+    assert call.occurred_at == dt.datetime(2026, 3, 2, 9, 30, tzinfo=STHLM)
+    assert call.occurred_day == dt.date(2026, 3, 2)
+    assert (call.outcome, call.duration_seconds) == ("connected", 185)
+    assert call.company == world["company"]  # from the contact
+    email = Activity.objects.get(external_id="T-2")
+    # 23:30 UTC is 00:30 the next day in Stockholm (UTC+1 in March before the switch).
+    assert email.occurred_day == dt.date(2026, 3, 3)
+    assert email.replied is True
+    meeting = Activity.objects.get(external_id="T-3")
+    assert (meeting.booked_by, meeting.booked_day) == (world["sdr"], dt.date(2026, 3, 3))
+    assert set(DirtyCell.objects.values_list("rep__username", "day")) == {
+        ("sam.sdr", dt.date(2026, 3, 2)),
+        ("sam.sdr", dt.date(2026, 3, 3)),
+        ("alex.ae", dt.date(2026, 3, 10)),
+    }
+
+
+def test_reimporting_the_same_file_changes_nothing_and_a_changed_row_updates(world, tmp_path):
+    path = write_csv(tmp_path / "a.csv", CLEAN)
+    do_import("activities", path)
+    stamps = dict(Activity.objects.values_list("external_id", "updated_at"))
+    DirtyCell.objects.all().delete()
+    again = do_import("activities", path)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
+    assert again.summary() == "0 created, 0 updated, 3 unchanged"
+    assert dict(Activity.objects.values_list("external_id", "updated_at")) == stamps
+    assert not DirtyCell.objects.exists()
+
+    changed = [list(r) for r in CLEAN]
+    changed[1][HEADER.index("occurred_at")] = "2026-03-05 09:30"
+    report = do_import("activities", write_csv(tmp_path / "b.csv", changed))
+    assert (report.created, report.updated, report.unchanged) == (0, 1, 2)
+    assert Activity.objects.get(external_id="T-1").occurred_day == dt.date(2026, 3, 5)
+    assert Activity.objects.count() == 3
+    # The old and the new day of the moved call are both recomputed.
+    assert set(DirtyCell.objects.values_list("rep__username", "day")) == {
+        ("sam.sdr", dt.date(2026, 3, 2)),
+        ("sam.sdr", dt.date(2026, 3, 5)),
+    }
+
+
+def test_every_kind_of_bad_row_is_reported_with_its_line_and_nothing_is_written(world, tmp_path):
+    bad = [
+        HEADER,
+        row(external_id="B-1", kind="call", owner="nobody", occurred_at="2026-03-02 09:30"),
+        row(external_id="B-2", kind="call", owner="sam.sdr"),
+        row(external_id="B-3", kind="call", owner="sam.sdr", occurred_at="2 mars"),
+        row(external_id="B-4", kind="fax", owner="sam.sdr", occurred_at="2026-03-02 09:30"),
+        row(
+            external_id="B-5",
+            kind="call",
+            owner="sam.sdr",
+            occurred_at="2026-03-02 09:30",
+            duration_seconds="tre",
+        ),
+        row(
+            external_id="B-6",
+            kind="email",
+            owner="sam.sdr",
+            occurred_at="2026-03-02 09:30",
+            outcome="connected",
+        ),
+        row(
+            external_id="B-7",
+            kind="call",
+            owner="sam.sdr",
+            occurred_at="2026-03-02 09:30",
+            company="NOPE",
+        ),
+        row(
+            external_id="B-8",
+            kind="meeting",
+            owner="sam.sdr",
+            occurred_at="2026-03-02 09:30",
+            booked_by="sam.sdr",
+        ),
+        row(external_id="B-9", kind="call", owner="olle.other", occurred_at="2026-03-02 09:30"),
+        row(
+            external_id="B-10",
+            kind="call",
+            owner="sam.sdr",
+            occurred_at="2026-03-02 09:30",
+            company="CRM-2002",
+            contact="CRM-C-1",
+        ),
+        row(external_id="B-11", kind="call", owner="sam.sdr", occurred_at="2026-03-02 09:30"),
+        row(external_id="B-11", kind="call", owner="sam.sdr", occurred_at="2026-03-02 10:30"),
+    ]
+    report = do_import("activities", write_csv(tmp_path / "bad.csv", bad), user=world["manager"])
+    assert errors_of(report) == [
+        (2, "owner"),
+        (3, "occurred_at"),
+        (4, "occurred_at"),
+        (5, "kind"),
+        (6, "duration_seconds"),
+        (7, "outcome"),
+        (8, "company"),
+        (9, "booked_at"),
+        (10, "owner"),
+        (11, "contact"),
+        (13, "external_id"),
+    ]
+    messages = {e.line: e.message for e in report.errors}
+    assert messages[2] == "Unknown user “nobody”."
+    assert messages[3] == "A value is required."
+    assert messages[7] == "Call outcome and duration apply to calls only."
+    assert messages[10] == "“olle.other” is not in a team you manage."
+    assert not report.committed
+    assert not Activity.objects.exists()
+
+
+def test_a_repeated_external_id_is_reported_on_the_repeat(world, tmp_path):
+    rows = [
+        HEADER,
+        row(external_id="D-1", kind="call", owner="sam.sdr", occurred_at="2026-03-02 09:30"),
+        row(external_id="D-2", kind="call", owner="sam.sdr", occurred_at="2026-03-02 09:30"),
+        row(external_id="D-1", kind="call", owner="sam.sdr", occurred_at="2026-03-02 10:30"),
+    ]
+    report = do_import("activities", write_csv(tmp_path / "d.csv", rows))
+    assert [(e.line, e.column, e.message) for e in report.errors] == [
+        (4, "external_id", "The same external id appears earlier in the file (line 2)."),
+    ]
+    assert not Activity.objects.exists()
+
+
+def test_a_manager_cannot_overwrite_another_teams_activity(world, tmp_path):
+    Activity.objects.create(
+        external_id="X-1",
+        kind="call",
+        owner=world["other"],
+        occurred_at=dt.datetime(2026, 3, 1, 9, tzinfo=STHLM),
+        occurred_day=dt.date(2026, 3, 1),
+    )
+    rows = [
+        HEADER,
+        row(external_id="X-1", kind="call", owner="sam.sdr", occurred_at="2026-03-02 09:30"),
+    ]
+    report = do_import("activities", write_csv(tmp_path / "x.csv", rows), user=world["manager"])
+    assert [(e.line, e.column) for e in report.errors] == [(2, "external_id")]
+    assert Activity.objects.get(external_id="X-1").owner == world["other"]
+
+
+def test_windows_1252_semicolons_and_decimal_comma(world, tmp_path):
+    rows = [
+        [h for h in HEADER],
+        row(
+            external_id="W-1",
+            kind="call",
+            owner="sam.sdr",
+            occurred_at="2026-03-02 09:30",
+            duration_seconds="1 200,0",
+            subject="Åter­koppling på öl",
+        ),
+    ]
+    path = write_csv(tmp_path / "w.csv", rows, delimiter=";", encoding="cp1252")
+    report = do_import("activities", path)
+    assert report.errors == []
+    call = Activity.objects.get(external_id="W-1")
+    assert call.duration_seconds == 1200
+    assert call.subject == "Åter­koppling på öl"
+
+
+def test_xlsx_with_native_dates(world, tmp_path):
+    rows = [
+        HEADER,
+        [
+            (
+                "X-9"
+                if n == "external_id"
+                else "call"
+                if n == "kind"
+                else "sam.sdr"
+                if n == "owner"
+                else dt.datetime(2026, 3, 2, 9, 30)
+                if n == "occurred_at"
+                else 42
+                if n == "duration_seconds"
+                else None
+            )
+            for n in HEADER
+        ],
+    ]
+    report = do_import("activities", write_xlsx(tmp_path / "a.xlsx", rows))
+    assert report.errors == []
+    call = Activity.objects.get(external_id="X-9")
+    assert call.occurred_at == dt.datetime(2026, 3, 2, 9, 30, tzinfo=STHLM)
+    assert call.duration_seconds == 42
+
+
+def test_a_dry_run_reports_counts_and_writes_nothing(world, tmp_path):
+    report = do_import("activities", write_csv(tmp_path / "a.csv", CLEAN), commit=False)
+    assert (report.created, report.updated, report.unchanged) == (3, 0, 0)
+    assert report.ok and not report.committed
+    assert not Activity.objects.exists()
+
+
+@pytest.mark.parametrize("bom", [True, False])
+def test_utf8_with_or_without_bom(world, tmp_path, bom):
+    path = write_csv(tmp_path / "u.csv", CLEAN, encoding="utf-8-sig" if bom else "utf-8")
+    report = do_import("activities", path)
+    assert report.errors == [] and report.created == 3
+
+
+def test_a_row_is_reported_at_the_line_it_starts_on_when_a_cell_spans_lines(world, tmp_path):
+    rows = [
+        HEADER,
+        row(
+            external_id="M-1",
+            kind="call",
+            owner="sam.sdr",
+            occurred_at="2026-03-02 09:30",
+            notes="första raden\nandra raden",
+        ),
+        row(external_id="M-2", kind="call", owner="nobody", occurred_at="2026-03-02 09:30"),
+    ]
+    report = do_import("activities", write_csv(tmp_path / "m.csv", rows))
+    assert errors_of(report) == [(4, "owner")]
+
+
+def test_a_file_that_is_not_csv_text_is_reported_as_a_whole(world, tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_bytes(b"external_id,kind,owner,occurred_at\n\x81\x8d,call,sam.sdr,2026-03-02\n")
+    report = do_import("activities", path)
+    assert report.error_count == 1 and report.errors[0].line == 0
+    assert "cp1252" in report.errors[0].message
+    assert not Activity.objects.exists()
+
+
+@pytest.mark.parametrize("size", [10, 60])
+def test_the_queries_do_not_grow_with_the_rows(
+    world, tmp_path, django_assert_max_num_queries, size, monkeypatch
+):
+    from pipeline.imports.kinds import activities as kind
+
+    monkeypatch.setattr(kind, "CHUNK_ROWS", 25)  # several chunks at the larger size
+    rows = [HEADER] + [
+        row(
+            external_id=f"Q-{n}",
+            kind="meeting",
+            owner="alex.ae",
+            occurred_at="2026-03-02 09:30",
+            booked_by="sam.sdr",
+            booked_at="2026-03-01 09:00",
+            contact="CRM-C-1",
+        )
+        for n in range(size)
+    ]
+    path = write_csv(tmp_path / "q.csv", rows)
+    with django_assert_max_num_queries(30):
+        report = do_import("activities", path)
+    assert report.created == size
