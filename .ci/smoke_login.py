@@ -1,4 +1,5 @@
-"""Sign in to a running Saljsite as each demo user, as a new user would, and check the landing page.
+"""Sign in to a running Saljsite as each demo user, as a new user would, and check the landing page
+and the KPI pages that user may open (with the demo's numbers computed, not empty).
 
 Usage: python .ci/smoke_login.py http://127.0.0.1:8765
 """
@@ -13,6 +14,15 @@ import urllib.request
 
 DEMO_USERS = ["demo-sdr", "demo-ae", "demo-am", "demo-manager", "demo-admin"]
 PASSWORD = "saljsite-demo"  # noqa: S105 - the published demo password
+# The pages each user opens after signing in; reps have no dashboard (404).
+PAGES = {
+    "demo-sdr": ["/scorecard/", "/team/"],
+    "demo-ae": ["/scorecard/", "/team/"],
+    "demo-am": ["/scorecard/", "/team/"],
+    "demo-manager": ["/scorecard/", "/team/", "/dashboard/"],
+    "demo-admin": ["/dashboard/"],
+}
+EMPTY = "Nothing computed for this period yet"
 
 
 def sign_in(base: str, username: str) -> None:
@@ -33,6 +43,14 @@ def sign_in(base: str, username: str) -> None:
     )
     assert "accounts/logout" in body, f"{username}: the landing page does not show a signed-in user"
     print(f"ok  {username} signed in")
+    for path in PAGES[username]:
+        request = urllib.request.Request(f"{base}{path}", headers={"Accept-Language": "en"})
+        page = opener.open(request)
+        text = page.read().decode()
+        assert page.status == 200, f"{username}: {path} answered {page.status}"
+        assert "<canvas" in text, f"{username}: {path} has no chart"
+        assert EMPTY not in text, f"{username}: {path} shows no computed KPIs"
+        print(f"ok  {username} {path}")
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ from django import template
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 from django.utils.formats import number_format
-from django.utils.translation import get_language, gettext, gettext_lazy, pgettext, pgettext_lazy
+from django.utils.translation import get_language, gettext_lazy, pgettext, pgettext_lazy
 
 from activities.selectors import format_duration
 
@@ -66,8 +66,8 @@ def _section(match: Any) -> str:
 
 @register.simple_tag(takes_context=True)
 def nav_items(context: template.Context) -> list[NavItem]:
-    """The main navigation for the signed-in user: Dashboard for managers and superusers, Admin
-    for staff only."""
+    """The main navigation for the signed-in user: Dashboard for managers and superusers. (Admin,
+    for staff, is in the account menu: eight tabs do not fit a phone's tab bar.)"""
     request = context.get("request")
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
@@ -82,8 +82,6 @@ def nav_items(context: template.Context) -> list[NavItem]:
     if dashboard is not None and (user.is_superuser or user.role == "manager"):
         label = pgettext("navigation", "Dashboard")
         items.append(NavItem("dashboard", label, dashboard, current == "dashboard"))
-    if user.is_staff:
-        items.append(NavItem("admin", gettext("Admin"), reverse("admin:index"), False))
     return items
 
 

@@ -101,6 +101,10 @@ def _nav(html: str) -> list[str]:
     return re.findall(r"<span>([^<]+)</span></a>", nav)
 
 
+def _account_menu(html: str) -> str:
+    return re.search(r'<div class="account-menu">(.*?)</div>', html, re.S).group(1)
+
+
 def _current(html: str) -> list[str]:
     return re.findall(r'aria-current="page">.*?<span>([^<]+)</span>', html, re.S)
 
@@ -141,12 +145,16 @@ def test_scorecard_and_team_appear_once_the_kpi_pages_exist(client, rep, setting
     assert _current(html) == ["Pipeline"]
 
 
-def test_managers_also_see_the_admin(client, settings):
+def test_managers_find_the_admin_in_the_account_menu(client, rep, settings):
     settings.ROOT_URLCONF = _urlconf()
     client.force_login(ManagerFactory())
     html = client.get(reverse("activities:log")).content.decode()
-    assert _nav(html) == ["My day", "Log", "Leads", "Pipeline", "Admin"]
+    assert _nav(html) == ["My day", "Log", "Leads", "Pipeline"]
     assert _current(html) == ["Log"]
+    assert f'href="{reverse("admin:index")}"' in _account_menu(html)
+    client.force_login(rep)
+    html = client.get(reverse("activities:log")).content.decode()
+    assert reverse("admin:index") not in html
 
 
 def test_the_navigation_and_pages_speak_swedish(client, rep):
