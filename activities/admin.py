@@ -31,12 +31,15 @@ class ActivityAdminForm(ServiceModelForm):
                     name: value
                     for name, value in self.cleaned_data.items()
                     if name in services.EDITABLE_FIELDS
-                }
+                },
+                changed_by=self.request_user,
             )
         changes = self.changes(services.EDITABLE_FIELDS)
         if not changes:
             return self.instance
-        return services.activity_update(activity=self.instance, **changes)
+        return services.activity_update(
+            activity=self.instance, changed_by=self.request_user, **changes
+        )
 
 
 @admin.register(Activity)
@@ -109,13 +112,13 @@ class ActivityAdmin(ServiceAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
         return (*self.fieldsets, self.record_fieldset)
 
     def delete_model(self, request: HttpRequest, obj: Activity) -> None:
-        services.activity_delete(activity=obj)
+        services.activity_delete(activity=obj, changed_by=request.user)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Activity]) -> None:
         # One transaction: a failure half-way leaves every selected activity in place.
         with transaction.atomic():
             for activity in queryset:
-                services.activity_delete(activity=activity)
+                services.activity_delete(activity=activity, changed_by=request.user)
 
     @admin.action(
         description=_("Mark selected planned activities as cancelled"), permissions=["change"]
@@ -126,7 +129,7 @@ class ActivityAdmin(ServiceAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
         cancelled = 0
         for activity in planned:
             try:
-                services.activity_cancel(activity=activity)
+                services.activity_cancel(activity=activity, changed_by=request.user)
             except ValidationError as error:  # Completed or cancelled by someone meanwhile.
                 self.message_user(
                     request, f"{activity}: {'; '.join(error.messages)}", messages.WARNING

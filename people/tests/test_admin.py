@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from activities.models import Activity
+from activities.models import Activity, ActivityChange
 from activities.tests.factories import ActivityFactory
 from kpis.models import DirtyCell
 from people.tests.factories import ManagerFactory, TeamFactory, UserFactory
@@ -283,6 +283,25 @@ def test_manager_adds_an_activity_through_the_service(manager_client, rep):
     assert activity.occurred_day == local_day(occurred_at)
     assert activity.company_id == contact.company_id  # Inferred from the contact.
     assert DirtyCell.objects.filter(rep=rep, day=activity.occurred_day).exists()
+
+
+def test_the_history_names_the_manager_who_added_changed_and_deleted(manager_client, manager, rep):
+    occurred_at = timezone.now() - dt.timedelta(hours=2)
+    day, time = _split(occurred_at)
+    post = _activity_post(owner=rep.pk, occurred_at_0=day, occurred_at_1=time)
+    manager_client.post(reverse("admin:activities_activity_add"), post)
+    activity = Activity.objects.get()
+    manager_client.post(_change_url(activity), {**post, "subject": "Renamed"})
+    manager_client.post(
+        reverse("admin:activities_activity_delete", args=[activity.pk]), {"post": "yes"}
+    )
+
+    history = ActivityChange.objects.filter(activity_id_ref=activity.pk).order_by("id")
+    assert [(change.action, change.changed_by) for change in history] == [
+        ("created", manager),
+        ("changed", manager),
+        ("deleted", manager),
+    ]
 
 
 @pytest.mark.parametrize(
