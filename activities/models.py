@@ -43,6 +43,8 @@ class Activity(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("owner"),
+        # Indexed as the first column of activity_owner_day_idx and activity_owner_at_idx.
+        db_index=False,
         on_delete=models.PROTECT,
         related_name="activities",
         help_text=_("Who does (or did) the activity."),
@@ -50,6 +52,8 @@ class Activity(models.Model):
     booked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("booked by"),
+        # Indexed by activity_booking_day_idx (partial: a lookup by booker implies NOT NULL).
+        db_index=False,
         on_delete=models.PROTECT,
         null=True,
         blank=True,
@@ -85,6 +89,8 @@ class Activity(models.Model):
     contact = models.ForeignKey(
         "pipeline.Contact",
         verbose_name=_("contact"),
+        # Indexed as the first column of activity_contact_at_idx.
+        db_index=False,
         on_delete=models.PROTECT,
         null=True,
         blank=True,
@@ -93,6 +99,8 @@ class Activity(models.Model):
     lead = models.ForeignKey(
         "pipeline.Lead",
         verbose_name=_("lead"),
+        # Indexed as the first column of activity_lead_at_idx.
+        db_index=False,
         on_delete=models.PROTECT,
         null=True,
         blank=True,
