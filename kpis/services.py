@@ -51,16 +51,41 @@ def dirty_cells_mark(
 
 
 def _upsert(cells: dict[tuple[int, dt.date], int], *, now: dt.datetime) -> None:
-    """Insert the cells, or give existing ones a fresh token and OR in the new bits (one
-    statement per 2 000 cells, fewer where the backend limits parameters; the same SQL on
-    PostgreSQL and SQLite)."""
+    """Insert the cells, or give existing ones a fresh token and OR in the new bits.
+
+    PostgreSQL: one statement over three arrays, whatever the number of cells (an import marks
+    tens of thousands; a VALUES list of 10 000 placeholders costs more to build and parse than to
+    run). SQLite: one statement per 2 000 cells, fewer where it limits parameters. Cells go in
+    (rep, day) order, so concurrent writers take row locks in the same order.
+    """
     qn = connection.ops.quote_name
     table = qn(DirtyCell._meta.db_table)
     columns = ("rep_id", "day", "token", "marked_at", "sources")
+    on_conflict = (
+        f"ON CONFLICT ({qn('rep_id')}, {qn('day')}) DO UPDATE SET "
+        f"{qn('token')} = excluded.{qn('token')}, "
+        f"{qn('marked_at')} = excluded.{qn('marked_at')}, "
+        f"{qn('sources')} = {table}.{qn('sources')} | excluded.{qn('sources')}"
+    )
     field = DirtyCell._meta.get_field
     token, marked_at = field("token"), field("marked_at")
     at = marked_at.get_db_prep_value(now, connection)
     rows = sorted(cells.items())
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(qn(c) for c in columns)}) "  # noqa: S608
+                "SELECT rep_id, day, gen_random_uuid(), %s, sources "
+                "FROM unnest(%s::bigint[], %s::date[], %s::integer[]) AS c(rep_id, day, sources) "
+                + on_conflict,
+                [
+                    at,
+                    [rep_id for (rep_id, _day), _bits in rows],
+                    [day for (_rep_id, day), _bits in rows],
+                    [int(bits) for _cell, bits in rows],
+                ],
+            )
+        return
     limit = connection.features.max_query_params  # None: no limit (PostgreSQL)
     size = min(_BATCH, limit // len(columns)) if limit else _BATCH
     with connection.cursor() as cursor:
@@ -78,10 +103,7 @@ def _upsert(cells: dict[tuple[int, dt.date], int], *, now: dt.datetime) -> None:
             values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(batch))
             cursor.execute(
                 f"INSERT INTO {table} ({', '.join(qn(c) for c in columns)}) VALUES {values} "  # noqa: S608
-                f"ON CONFLICT ({qn('rep_id')}, {qn('day')}) DO UPDATE SET "
-                f"{qn('token')} = excluded.{qn('token')}, "
-                f"{qn('marked_at')} = excluded.{qn('marked_at')}, "
-                f"{qn('sources')} = {table}.{qn('sources')} | excluded.{qn('sources')}",
+                + on_conflict,
                 params,
             )
 

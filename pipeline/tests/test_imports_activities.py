@@ -8,7 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from activities.models import Activity
-from kpis.models import DirtyCell
+from activities.services import activity_log
+from kpis.compute.run import recompute, recompute_full
+from kpis.models import DirtyCell, KPIValue, RepDay, Source
 from pipeline.tests.imports_helpers import do_import, errors_of, write_csv, write_xlsx
 
 STHLM = ZoneInfo("Europe/Stockholm")
@@ -331,3 +333,44 @@ def test_the_queries_do_not_grow_with_the_rows(
     with django_assert_max_num_queries(30):
         report = do_import("activities", path)
     assert report.created == size
+
+
+def _stored() -> dict:
+    values = set(
+        KPIValue.objects.values_list(
+            "scope", "scope_id", "kpi", "period", "period_start", "dimension", "value",
+            "numerator", "denominator",
+        )
+    )  # fmt: skip
+    fields = [f.name for f in RepDay._meta.fields if f.name not in ("id", "computed_at")]
+    return {"values": values, "days": set(RepDay.objects.values_list(*fields))}
+
+
+def test_an_import_marks_what_it_changed_and_the_nightly_run_then_equals_a_full_one(
+    world, tmp_path
+):
+    now = dt.datetime(2026, 11, 26, 12, tzinfo=dt.UTC)
+    # History that starts before the file's rows. (Rows older than all history make a full run
+    # add zero snapshots for the empty periods in between, which an incremental run does not.)
+    activity_log(
+        owner=world["ae"], kind="email", occurred_at=dt.datetime(2026, 1, 7, 9, tzinfo=STHLM)
+    )
+    recompute_full(now=now)
+    do_import("activities", write_csv(tmp_path / "a.csv", CLEAN))
+    # Not every family: the owner's day is ACTIVITY, a booker's day only COUNTERS.
+    marks = dict(DirtyCell.objects.values_list("day", "sources"))
+    assert marks[dt.date(2026, 3, 10)] == Source.ACTIVITY | Source.COUNTERS
+    assert marks[dt.date(2026, 3, 3)] == Source.ACTIVITY | Source.COUNTERS  # email + booking
+
+    recompute(now=now)
+    incremental = _stored()
+    recompute_full(now=now)
+    assert _stored() == incremental
+
+    moved = [list(r) for r in CLEAN]
+    moved[1][HEADER.index("occurred_at")] = "2026-03-05 09:30"
+    do_import("activities", write_csv(tmp_path / "b.csv", moved))
+    recompute(now=now)
+    incremental = _stored()
+    recompute_full(now=now)
+    assert _stored() == incremental

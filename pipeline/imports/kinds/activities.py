@@ -30,6 +30,7 @@ from django.utils.translation import gettext_lazy
 
 from activities.models import Activity
 from activities.services import FIRST_TOUCH_KINDS
+from kpis.models import Source
 from kpis.services import dirty_cells_mark
 from pipeline.imports import formats as f
 from pipeline.imports.formats import CellError, Column
@@ -510,18 +511,24 @@ class _Run:
             f" ON a.external_id = s.external_id AND a.external_id <> ''"
             f" WHERE a.id IS NULL OR {_DIFFERS}"
         )
+        # Each cell with what it changes there, as `activities.services._cells` marks them: the
+        # owner's day (ACTIVITY), the booker's (COUNTERS), the lead's assignee on its received
+        # day (LEAD), the days of the contact's other first touches (COUNTERS).
+        activity, counters, lead = int(Source.ACTIVITY), int(Source.COUNTERS), int(Source.LEAD)
         cells_sql = f"""
             WITH ch AS ({changed})
-            SELECT owner_id, occurred_day FROM ch
-            UNION SELECT booked_by_id, booked_day FROM ch WHERE booked_by_id IS NOT NULL
-            UNION SELECT old_owner_id, old_occurred_day FROM ch WHERE old_owner_id IS NOT NULL
-            UNION SELECT old_booked_by_id, old_booked_day FROM ch
+            SELECT owner_id, occurred_day, {activity} FROM ch
+            UNION SELECT booked_by_id, booked_day, {counters} FROM ch
+                WHERE booked_by_id IS NOT NULL
+            UNION SELECT old_owner_id, old_occurred_day, {activity} FROM ch
+                WHERE old_owner_id IS NOT NULL
+            UNION SELECT old_booked_by_id, old_booked_day, {counters} FROM ch
                 WHERE old_booked_by_id IS NOT NULL
-            UNION SELECT l.assigned_to_id, l.received_day FROM {_LEAD} l
+            UNION SELECT l.assigned_to_id, l.received_day, {lead} FROM {_LEAD} l
                 WHERE l.assigned_to_id IS NOT NULL AND l.id IN (
                     SELECT lead_id FROM ch WHERE lead_id IS NOT NULL
                     UNION SELECT old_lead_id FROM ch WHERE old_lead_id IS NOT NULL)
-            UNION SELECT f.owner_id, f.occurred_day FROM {_ACTIVITY} f
+            UNION SELECT f.owner_id, f.occurred_day, {counters} FROM {_ACTIVITY} f
                 WHERE f.status = 'completed' AND f.kind IN ({first_touch}) AND f.contact_id IN (
                     SELECT contact_id FROM ch WHERE kind IN ({first_touch})
                         AND contact_id IS NOT NULL
@@ -555,13 +562,13 @@ _LEAD = Lead._meta.db_table
 _DIFFERS = "(" + " OR ".join(f"s.{name} IS DISTINCT FROM a.{name}" for name in COMPARED) + ")"
 
 
-def _days(cells: list[tuple[Any, Any]]) -> list[tuple[int, dt.date]]:
-    """Cells as (rep id, date): SQLite returns days as text."""
+def _days(cells: list[tuple[Any, Any, int]]) -> list[tuple[int, dt.date, int]]:
+    """Cells as (rep id, date, bits): SQLite returns days as text."""
     out = []
-    for rep_id, day in cells:
+    for rep_id, day, bits in cells:
         if rep_id is None or day is None:
             continue
-        out.append((rep_id, day if isinstance(day, dt.date) else dt.date.fromisoformat(day)))
+        out.append((rep_id, day if isinstance(day, dt.date) else dt.date.fromisoformat(day), bits))
     return out
 
 
