@@ -126,11 +126,34 @@ def recompute_periods(*, days: DaySources, now: dt.datetime) -> int:
     """Recompute the non-additive period values of the periods containing `days` (a mapping
     gives each day's `Source` bits; plain days are all sources), and the current snapshots.
     Returns the number of distinct periods recomputed."""
-    wanted = family_periods(days, today=timezone.localdate(now))
     with transaction.atomic():
         _lock()
+        wanted = family_periods(_widen_before_history(days), today=timezone.localdate(now))
         compute_period_values(periods=(), families=wanted, now=now)
     return len(set().union(*wanted.values()))
+
+
+SNAPSHOT_CODES = tuple(code for family in FAMILIES if family.snapshot for code in family.codes)
+
+
+def _widen_before_history(days: DaySources) -> DaySources:
+    """Days that move the start of history earlier count for every family.
+
+    A full run stores the snapshots (open pipeline, churn) of every period from the first day of
+    history on, zeros included. A day written before that start (an import of older rows, a
+    back-dated activity) opens periods that have no snapshot yet, whatever its `Source` bits say;
+    so does any day within the first stored week (a week can straddle a month the full run would
+    now begin in). Everything is new when no snapshot is stored at all.
+    """
+    if not isinstance(days, Mapping):
+        return days
+    first = KPIValue.objects.filter(kpi__in=SNAPSHOT_CODES, period=Period.WEEK).aggregate(
+        first=Min("period_start")
+    )["first"]
+    edge = first + dt.timedelta(days=7) if first is not None else None
+    return {
+        day: int(Source.ALL) if edge is None or day < edge else bits for day, bits in days.items()
+    }
 
 
 def _day_sources(cells: QuerySet) -> tuple[tuple[dt.date, int], ...]:

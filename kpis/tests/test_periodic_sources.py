@@ -171,3 +171,19 @@ def test_a_pipeline_day_dirties_the_snapshots_of_every_period_since():
     assert {r.start for r in wanted["days_in_stage"] if r.period == "month"} == {
         dt.date(2026, 9, 1)
     }
+
+
+def test_a_call_older_than_all_history_fills_the_snapshots_a_full_run_has(org):
+    # History starts on 1 October (the first deal); a call logged for June opens the periods from
+    # June on, whose open pipeline and churn a full run stores (as zeros) although a call cannot
+    # move them.
+    activity_log(owner=org["ae"], kind="call", direction="outbound", outcome="connected",
+                 company=org["c1"], occurred_at=utc(2026, 6, 2, 9))  # fmt: skip
+
+    recompute(now=NOW)
+    incremental = stored()
+    recompute_full(now=NOW)
+
+    assert stored() == incremental
+    assert KPIValue.objects.filter(kpi="open_opportunities", period="month",
+                                   period_start=dt.date(2026, 7, 1)).exists()  # fmt: skip
