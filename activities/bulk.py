@@ -11,7 +11,10 @@ item is invalid, nothing is written and every item's errors are reported togethe
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import operator
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
@@ -22,6 +25,7 @@ from django.db import connections, models, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Q
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from activities.models import Activity, ActivityChange
 from activities.services import FIRST_TOUCH_KINDS, _infer_company, _snapshot
@@ -110,11 +114,19 @@ def _log_in_transaction(
     activities = _checked(items, rows_read=rows_read, unique=unique)
     if not activities:
         return []
-    Activity.objects.bulk_create(activities)
+    alias = router.db_for_write(Activity)
+    # PostgreSQL: `bulk_create`'s rows, sent as multi-row VALUES (`_insert_rows`). Its own SQL
+    # (UNNEST of one array per column) costs more to prepare than the INSERT itself: psycopg
+    # quotes every array element client-side with regular expressions.
+    fast = connections[alias].vendor == "postgresql"
+    if fast:
+        _insert_rows(activities, using=alias)
+    else:
+        Activity.objects.bulk_create(activities)
     # Labels in the history: the inferred companies and the contacts' companies, in bulk.
     models.prefetch_related_objects(activities, "company")
     models.prefetch_related_objects([a.contact for a in activities if a.contact], "company")
-    ActivityChange.objects.bulk_create(
+    changes = [
         ActivityChange(
             activity_id_ref=activity.pk,
             action=ActivityChange.Action.CREATED,
@@ -122,7 +134,11 @@ def _log_in_transaction(
             after=_snapshot(activity),
         )
         for activity in activities
-    )
+    ]
+    if fast:
+        _insert_rows(changes, using=alias)
+    else:
+        ActivityChange.objects.bulk_create(changes)
     dirty_cells_mark(cells=_cells(activities))
     return activities
 
@@ -219,6 +235,50 @@ def _insert_one(activity: Activity, *, changed_by: User | None, using: str) -> N
     activity._state.db = using
     if marks is not None:
         dirty_cells_marked(rep_ids=marks[2])  # After commit: now, or with the caller's.
+
+
+def _insert_rows(objs: Sequence[models.Model], *, using: str) -> None:
+    """`bulk_create(objs)` for new rows of one model on PostgreSQL: the same columns and values
+    (`pre_save`, `get_db_prep_save`; no signals either), sent as one JSON parameter that
+    `json_populate_recordset` turns into rows of the table's type. Ids are set from RETURNING in
+    the order of the rows, as `bulk_create` relies on too (its INSERT … SELECT of UNNESTed
+    arrays). Cheaper than both: psycopg quotes each array element, and parses each of the
+    thousands of placeholders of multi-row VALUES, in Python; `json.dumps` is C."""
+    connection = connections[using]
+    model = type(objs[0])
+    _insert, fields = _insert_sql(model, connection)
+    qn = connection.ops.quote_name
+    table, pk = qn(model._meta.db_table), qn(model._meta.pk.column)
+    columns = ", ".join(qn(field.column) for field in fields)
+    names = [field.column for field in fields]
+    rows = []
+    for obj in objs:
+        obj._prepare_related_fields_for_save(operation_name="bulk_create")
+        values = [_json_ready(value) for value in _values(obj, fields, connection)]
+        rows.append(dict(zip(names, values, strict=True)))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} "  # noqa: S608 (names only)
+            f"FROM json_populate_recordset(NULL::{table}, %s::json) RETURNING {pk}",
+            [json.dumps(rows)],
+        )
+        for obj, (new_pk,) in zip(objs, cursor.fetchall(), strict=True):
+            obj.pk = new_pk
+            obj._state.adding = False
+            obj._state.db = using
+
+
+def _json_ready(value: Any) -> Any:
+    """A database parameter as JSON whose text PostgreSQL reads back as the same value."""
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, Jsonb):  # A JSONField's value, with the field's encoder.
+        return json.loads(value.dumps(value.obj)) if value.dumps else value.obj
+    raise TypeError(f"No JSON form for {type(value).__name__}")
 
 
 # By model and database vendor: "INSERT INTO table (columns)" and the fields, in order.
