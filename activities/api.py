@@ -207,8 +207,10 @@ class ActivityViewSet(IdempotentCreateMixin, ScopedQuerysetMixin, viewsets.Model
             # now found, and answered as stored.
             results = self._batch(items)
         created = any(entry["created"] for entry in results)
+        # The entries are already the documented shape (`ActivityBatchResultSerializer`: ints,
+        # a bool, a string), so they are rendered as they are: no serializer pass per item.
         return Response(
-            ActivityBatchResultSerializer({"results": results}).data,
+            {"results": results},
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
@@ -284,10 +286,12 @@ class ActivityViewSet(IdempotentCreateMixin, ScopedQuerysetMixin, viewsets.Model
         wanted = {i: attrs["external_id"] for i, attrs in valid.items() if attrs.get("external_id")}
         if not wanted:
             return {}, {}
+        # `external_id <> ''` spelled out: it is the condition of the unique index, which
+        # PostgreSQL cannot infer from an IN list of more than 100 values (a sequential scan).
         rows = dict(
-            Activity.objects.filter(external_id__in=set(wanted.values())).values_list(
-                "external_id", "pk"
-            )
+            Activity.objects.filter(external_id__in=set(wanted.values()))
+            .exclude(external_id="")
+            .values_list("external_id", "pk")
         )
         if not rows:
             return {}, {}

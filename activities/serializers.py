@@ -135,13 +135,21 @@ class ActivitySerializer(ServiceSerializer):
 MAX_BATCH = 1000
 
 
+class ParsedJSONField(serializers.JSONField):
+    """A JSON value of a body the JSON parser has read (the API's only parser): taken as it is.
+    DRF's `JSONField` would encode each value again to prove it is JSON."""
+
+    def to_internal_value(self, data: object) -> object:
+        return data
+
+
 class ActivityBatchSerializer(serializers.Serializer):
     """The batch envelope. Each item is then validated as a single create (`ActivitySerializer`);
     the schema shows the items' shape."""
 
     items = serializers.ListField(
         # Any JSON value: each item is checked as a single create is (per-item errors).
-        child=serializers.JSONField(allow_null=True),
+        child=ParsedJSONField(allow_null=True),
         max_length=MAX_BATCH,
         help_text=f"Up to {MAX_BATCH} activities, each as a single create takes it.",
     )

@@ -7,7 +7,8 @@ import uuid
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
 from kpis.models import DirtyCell, Source
@@ -33,6 +34,46 @@ def dirty_cells_mark(
     own. A cell already dirty keeps its bits and gains these, and gets a fresh token. Cells with
     no rep or no day (an unassigned lead, an open deal's close day) are ignored.
     """
+    unique = _unique_cells(cells, sources)
+    if not unique:
+        return
+    _upsert(unique, now=timezone.now())
+    if enqueue:
+        dirty_cells_marked(rep_ids=[rep_id for rep_id, _day in unique])
+
+
+def dirty_cells_statement(
+    *,
+    cells: Iterable[Cell | SourcedCell],
+    now: dt.datetime,
+    sources: int = Source.ALL,
+    using: str = DEFAULT_DB_ALIAS,
+) -> tuple[str, list, list[int]] | None:
+    """The statement `dirty_cells_mark` sends, for a write that sends it within its own single
+    statement (a data-modifying `WITH` on PostgreSQL): its SQL, parameters and the reps marked
+    (give those to `dirty_cells_marked` afterwards). None when no cell is left to mark."""
+    unique = _unique_cells(cells, sources)
+    if not unique:
+        return None
+    rows = sorted(unique.items())
+    if len(rows) > _BATCH:
+        raise ValueError(f"At most {_BATCH} cells in one statement.")
+    sql, params = _upsert_sql(rows, now=now, connection=connections[using])
+    return sql, params, sorted({rep_id for rep_id, _day in unique})
+
+
+def dirty_cells_marked(*, rep_ids: Iterable[int]) -> None:
+    """After marking: refresh these reps' KPIs once the write commits (when configured)."""
+    if settings.KPI_RECOMPUTE_ON_WRITE:
+        # Freshness: the reps see their own numbers at once. The nightly run is the guarantee of
+        # completeness; a failed enqueue is logged, never undoes the committed write.
+        rep_ids = sorted(set(rep_ids))
+        transaction.on_commit(lambda: _enqueue_rep_recompute(rep_ids), robust=True)
+
+
+def _unique_cells(
+    cells: Iterable[Cell | SourcedCell], sources: int
+) -> dict[tuple[int, dt.date], int]:
     unique: dict[tuple[int, dt.date], int] = {}
     for cell in cells:
         rep_id, day = cell[0], cell[1]
@@ -40,14 +81,7 @@ def dirty_cells_mark(
             continue
         bits = int(cell[2]) if len(cell) > 2 else int(sources)
         unique[(rep_id, day)] = unique.get((rep_id, day), 0) | bits | Source.COUNTERS
-    if not unique:
-        return
-    _upsert(unique, now=timezone.now())
-    if enqueue and settings.KPI_RECOMPUTE_ON_WRITE:
-        # Freshness: the reps see their own numbers at once. The nightly run is the guarantee of
-        # completeness; a failed enqueue is logged, never undoes the committed write.
-        rep_ids = sorted({rep_id for rep_id, _day in unique})
-        transaction.on_commit(lambda: _enqueue_rep_recompute(rep_ids), robust=True)
+    return unique
 
 
 def _upsert(cells: dict[tuple[int, dt.date], int], *, now: dt.datetime) -> None:
@@ -58,26 +92,17 @@ def _upsert(cells: dict[tuple[int, dt.date], int], *, now: dt.datetime) -> None:
     run). SQLite: one statement per 2 000 cells, fewer where it limits parameters. Cells go in
     (rep, day) order, so concurrent writers take row locks in the same order.
     """
-    qn = connection.ops.quote_name
-    table = qn(DirtyCell._meta.db_table)
-    columns = ("rep_id", "day", "token", "marked_at", "sources")
-    on_conflict = (
-        f"ON CONFLICT ({qn('rep_id')}, {qn('day')}) DO UPDATE SET "
-        f"{qn('token')} = excluded.{qn('token')}, "
-        f"{qn('marked_at')} = excluded.{qn('marked_at')}, "
-        f"{qn('sources')} = {table}.{qn('sources')} | excluded.{qn('sources')}"
-    )
-    field = DirtyCell._meta.get_field
-    token, marked_at = field("token"), field("marked_at")
-    at = marked_at.get_db_prep_value(now, connection)
     rows = sorted(cells.items())
     if connection.vendor == "postgresql":
+        qn = connection.ops.quote_name
+        table = qn(DirtyCell._meta.db_table)
+        at = DirtyCell._meta.get_field("marked_at").get_db_prep_value(now, connection)
         with connection.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {table} ({', '.join(qn(c) for c in columns)}) "  # noqa: S608
+                f"INSERT INTO {table} ({', '.join(qn(c) for c in _COLUMNS)}) "  # noqa: S608
                 "SELECT rep_id, day, gen_random_uuid(), %s, sources "
                 "FROM unnest(%s::bigint[], %s::date[], %s::integer[]) AS c(rep_id, day, sources) "
-                + on_conflict,
+                + _on_conflict(connection),
                 [
                     at,
                     [rep_id for (rep_id, _day), _bits in rows],
@@ -86,26 +111,55 @@ def _upsert(cells: dict[tuple[int, dt.date], int], *, now: dt.datetime) -> None:
                 ],
             )
         return
-    limit = connection.features.max_query_params  # None: no limit (PostgreSQL)
-    size = min(_BATCH, limit // len(columns)) if limit else _BATCH
+    limit = connection.features.max_query_params  # None: no limit
+    size = min(_BATCH, limit // len(_COLUMNS)) if limit else _BATCH
     with connection.cursor() as cursor:
         for i in range(0, len(rows), size):
-            batch = rows[i : i + size]
-            params: list = []
-            for (rep_id, day), bits in batch:
-                params += [
-                    rep_id,
-                    field("day").get_db_prep_value(day, connection),
-                    token.get_db_prep_value(uuid.uuid4(), connection),
-                    at,
-                    int(bits),
-                ]
-            values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(batch))
-            cursor.execute(
-                f"INSERT INTO {table} ({', '.join(qn(c) for c in columns)}) VALUES {values} "  # noqa: S608
-                + on_conflict,
-                params,
-            )
+            cursor.execute(*_upsert_sql(rows[i : i + size], now=now, connection=connection))
+
+
+_COLUMNS = ("rep_id", "day", "token", "marked_at", "sources")
+
+
+def _on_conflict(connection: BaseDatabaseWrapper) -> str:
+    qn = connection.ops.quote_name
+    table = qn(DirtyCell._meta.db_table)
+    return (
+        f"ON CONFLICT ({qn('rep_id')}, {qn('day')}) DO UPDATE SET "
+        f"{qn('token')} = excluded.{qn('token')}, "
+        f"{qn('marked_at')} = excluded.{qn('marked_at')}, "
+        f"{qn('sources')} = {table}.{qn('sources')} | excluded.{qn('sources')}"
+    )
+
+
+def _upsert_sql(
+    rows: list[tuple[tuple[int, dt.date], int]],
+    *,
+    now: dt.datetime,
+    connection: BaseDatabaseWrapper,
+) -> tuple[str, list]:
+    """The upsert of a few cells as multi-row VALUES (SQLite; and the cells a single-statement
+    write embeds in its `WITH`)."""
+    qn = connection.ops.quote_name
+    table = qn(DirtyCell._meta.db_table)
+    field = DirtyCell._meta.get_field
+    day, token = field("day"), field("token")
+    at = field("marked_at").get_db_prep_value(now, connection)
+    params: list = []
+    for (rep_id, cell_day), bits in rows:
+        params += [
+            rep_id,
+            day.get_db_prep_value(cell_day, connection),
+            token.get_db_prep_value(uuid.uuid4(), connection),
+            at,
+            int(bits),
+        ]
+    values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(rows))
+    sql = (
+        f"INSERT INTO {table} ({', '.join(qn(c) for c in _COLUMNS)}) VALUES {values} "  # noqa: S608
+        + _on_conflict(connection)
+    )
+    return sql, params
 
 
 def _enqueue_rep_recompute(rep_ids: list[int]) -> None:

@@ -7,6 +7,9 @@ from django.urls import include, path
 from people import views as people_views
 
 urlpatterns = [
+    # First: every API request resolves without walking the page, admin and i18n patterns
+    # (none of which starts with "api/").
+    path("api/v1/", include("saljsite.api.urls")),
     path("", people_views.home, name="home"),
     path(
         "accounts/login/",
@@ -20,5 +23,4 @@ urlpatterns = [
     path("", include("kpis.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
-    path("api/v1/", include("saljsite.api.urls")),
 ]

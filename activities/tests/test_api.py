@@ -8,9 +8,12 @@ import threading
 import pytest
 from django.db import connection
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
-from activities.models import Activity
+from activities.models import Activity, ActivityChange
 from activities.services import activity_book, activity_log
+from kpis.models import DirtyCell, Source
 from people.tests.factories import TeamFactory, UserFactory
 from pipeline.tests.factories import CompanyFactory, OpportunityFactory
 from saljsite.tests.api_support import API, build_org, client_for
@@ -468,3 +471,54 @@ def test_a_create_reads_nothing_again_and_only_writes(org, django_assert_max_num
         deal,
         deal.company_id,
     )
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_create_on_postgresql_is_the_token_lookup_and_one_statement(
+    postgres_only, settings, django_assert_max_num_queries, monkeypatch
+):
+    # No transaction around it: the activity, its history row and its dirty KPI cell are one
+    # data-modifying WITH, atomic by itself. The KPI refresh is enqueued once it is stored.
+    settings.KPI_RECOMPUTE_ON_WRITE = True
+    enqueued: list[list[int]] = []
+
+    def enqueue(rep_ids: list[int]) -> None:
+        assert not connection.in_atomic_block  # Run once the write is committed.
+        enqueued.append(rep_ids)
+
+    monkeypatch.setattr("kpis.services._enqueue_rep_recompute", enqueue)
+    rep = UserFactory(username="caller", team=TeamFactory(name="One"))
+    token = Token.objects.create(user=rep)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    body = {"kind": "call", "outcome": "connected", "external_id": "t-1",
+            "occurred_at": "2026-03-10T09:30:00+01:00"}  # fmt: skip
+
+    with django_assert_max_num_queries(2) as captured:
+        response = client.post(URL, body)
+
+    assert response.status_code == 201, response.data
+    assert [q["sql"].split()[0] for q in captured] == ["SELECT", "WITH"]
+    activity = Activity.objects.get()
+    assert response.data["id"] == activity.pk
+    assert response.data["created_at"] is not None and response.data["updated_at"] is not None
+    change = ActivityChange.objects.get()
+    assert (change.activity_id_ref, change.action, change.changed_by_id) == (
+        activity.pk,
+        "created",
+        rep.pk,
+    )
+    assert change.after["owner"] == {"id": rep.pk, "label": str(rep)}
+    cell = DirtyCell.objects.get()
+    assert (cell.rep_id, cell.day) == (rep.pk, dt.date(2026, 3, 10))
+    assert cell.sources & Source.ACTIVITY
+    assert enqueued == [[rep.pk]]
+
+    # A repeat is answered with the stored activity; nothing more is written.
+    again = client.post(URL, body)
+
+    assert again.status_code == 200, again.data
+    assert again.data["id"] == activity.pk
+    assert (Activity.objects.count(), ActivityChange.objects.count()) == (1, 1)
+    assert enqueued == [[rep.pk]]

@@ -280,3 +280,31 @@ def test_a_batch_of_10_and_of_100_make_the_same_queries(org, django_assert_max_n
     others = {n: [s for s in sqls if not s.startswith("INSERT")] for n, sqls in statements.items()}
     assert len(others[10]) == len(others[100])
     assert Activity.objects.count() == 110
+
+
+def test_the_external_id_lookups_carry_the_unique_indexs_condition(
+    org, django_assert_max_num_queries
+):
+    # PostgreSQL infers a partial index's condition (external_id <> '') from an IN list of at
+    # most 100 values; a batch sends up to 1 000, so the condition is spelled out, else every
+    # batch scans the whole activity table.
+    activity_log(owner=org.anna, kind="call", external_id="tel-0")
+    items = [call(i) for i in range(150)]
+
+    with django_assert_max_num_queries(25) as captured:
+        response = post(org.anna, items)
+
+    assert response.status_code == 201, response.data
+    lookups = [
+        q["sql"]
+        for q in captured.captured_queries
+        if q["sql"].startswith("SELECT") and '"external_id" IN' in q["sql"]
+    ]
+    assert len(lookups) == 2
+    assert all("\"external_id\" = ''" in sql and "NOT" in sql for sql in lookups)
+    assert response.data["results"][0] == {
+        "index": 0,
+        "id": Activity.objects.get(external_id="tel-0").pk,
+        "created": False,
+        "external_id": "tel-0",
+    }

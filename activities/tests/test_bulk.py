@@ -11,7 +11,7 @@ from django.db.models import Q
 from activities.bulk import ActivityBatchError, _holds, activities_log_bulk
 from activities.models import Activity, ActivityChange
 from activities.services import activity_log
-from kpis.models import DirtyCell
+from kpis.models import DirtyCell, Source
 from people.models import User
 from people.tests.factories import UserFactory
 from pipeline.tests.factories import (
@@ -91,6 +91,25 @@ def test_bulk_stores_what_activity_log_stores_item_by_item(people):
     email = Activity.objects.get(notes="Offer")
     assert email.company_id == items[-1]["opportunity"].company_id
     assert Activity.objects.get(kind="email", replied=True).occurred_day == dt.date(2025, 3, 10)
+
+
+def test_a_single_create_stores_what_activity_log_stores(people):
+    # The API's single create (`rows_read`, `unique_on_insert`): on PostgreSQL one statement
+    # when the item needs no query (the meeting and demo with a contact take the transaction).
+    rep, sdr = people
+    items = varied_items(rep, sdr)
+    DirtyCell.objects.all().delete()
+    for item in items:
+        activity_log(**item, changed_by=sdr)
+    one_by_one = stored_state()
+    wipe()
+
+    for item in items:
+        activities_log_bulk(items=[item], changed_by=sdr, rows_read=True, unique_on_insert=True)
+
+    assert stored_state() == one_by_one
+    bits = dict(DirtyCell.objects.values_list("rep_id", "sources"))
+    assert bits[rep.pk] & Source.ACTIVITY and bits[sdr.pk] & Source.COUNTERS
 
 
 INVALID = [
