@@ -266,19 +266,28 @@ def dashboard_for(
         start=previous.start,
         end=current.start,
     )
+    # A trend KPI of the tiles has its last two periods in `now_rows` already (for the
+    # organisation each period read is every rep's days, the page's costliest statement).
+    in_now = trend_kpi in TREND_CODES
     trend_rows = kpi_value_rows(
         codes=[trend_kpi],
         scope=scope,
         members=members,
         period=period,
         start=periods[0].start,
-        end=current.start,
+        end=periods[-3].start if in_now else current.start,
         dimension="",
     )
     # Targets only where the page shows them: the current period's tiles, and the trend line
     # (two lookups: targets resolve per code × period start, and the two sets barely overlap).
     tiles_now = [r for r in now_rows if r.dimension == "" and r.period_start == current.start]
     trend_before = [r for r in trend_rows if r.period_start != current.start]
+    if in_now:
+        trend_before += [
+            r
+            for r in now_rows
+            if r.kpi == trend_kpi and r.dimension == "" and r.period_start == previous.start
+        ]
     targeted = {id(row) for row in tiles_now}
     # Rows with their targets last: they replace the same period's row without one.
     rows = [

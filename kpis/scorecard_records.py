@@ -7,8 +7,9 @@ Reach (anything else is a 404, as if it did not exist):
 - scope team: a rep their own team, a manager the teams they manage, a superuser every team;
 - scope org: managers and superusers.
 
-A page makes a constant number of queries: the scope, the value, the count, the page of rows (with
-what the table shows selected) and, for ratios, which of the page's rows are in the numerator.
+A page makes a constant number of queries: the scope, the value, the page's ids with the count of
+all rows, and the page's rows with what the table shows (for ratios, whether each is in the
+numerator).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import F, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery, Window
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -32,6 +33,9 @@ from pipeline.models import Company, Lead, Opportunity, RepCost, StageChange
 
 PAGE_SIZE = 50
 BOOKING_KPIS = frozenset({"meetings_booked", "meetings_booked_decision_makers", "demos_booked"})
+# What the table shows of an activity: `drilldown.SHOWN` also joins its lead and opportunity,
+# and planning those two joins more costs more than reading the page's 50 rows.
+ACTIVITY_SHOWN = ("owner", "booked_by", "company", "contact__company")
 KINDS: dict[type, str] = {
     Activity: "activity",
     Opportunity: "opportunity",
@@ -177,6 +181,33 @@ def _url(reach: Reach, record: Any) -> str | None:
     return None
 
 
+def _page_of_ids(ordered: QuerySet, number: int | None) -> Page:
+    """The page `number` (1 when missing, the last when past it) of the rows' primary keys, in
+    order, with the number of rows counted in the same statement (`COUNT(*) OVER ()`): one pass
+    over the rows instead of a `COUNT` and then the page."""
+    paginator = Paginator(ordered.values_list("pk", flat=True), PAGE_SIZE)
+    wanted = number if number is not None and number > 0 else 1
+
+    def fetch(page_number: int) -> list[tuple[int, int]]:
+        bottom = (page_number - 1) * PAGE_SIZE
+        counted = ordered.annotate(total_=Window(Count("pk"))).values_list("pk", "total_")
+        return list(counted[bottom : bottom + PAGE_SIZE])
+
+    found = fetch(wanted)
+    if found:
+        total = found[0][1]
+    else:
+        total = ordered.count() if wanted > 1 else 0
+        if total:  # Past the last page: the last page, as `Paginator.get_page` does.
+            wanted = (total - 1) // PAGE_SIZE + 1
+            found = fetch(wanted)
+        else:
+            wanted = 1
+    # Paginator.count is a cached property: the total is known already.
+    paginator.__dict__["count"] = total
+    return Page([pk for pk, _total in found], wanted, paginator)
+
+
 def records_page(
     *,
     reach: Reach,
@@ -201,13 +232,25 @@ def records_page(
         dimension=dimension,
         now=now,
     )
-    paginator = Paginator(_ordered(rows, code), PAGE_SIZE)
-    page = paginator.get_page(page_number)
-    records = list(page.object_list)
-    counted: set[int] | None = None
-    if numerator is not None:
-        ids = [record.pk for record in records]
-        counted = set(numerator.filter(pk__in=ids).values_list("pk", flat=True)) if ids else set()
+    ordered = _ordered(rows, code)
+    page = _page_of_ids(ordered, page_number)
+    ids = list(page.object_list)
+    records: list[Any] = []
+    if ids:
+        # The page's rows with what the table shows, by primary key: the joins and the wide
+        # rows for 50 records, not for every record sorted (a team's month of calls: ~900).
+        if ordered.query.annotation_select:  # Leads, stage exits, accounts: computed columns.
+            shown = ordered.filter(pk__in=ids)
+        else:  # By primary key alone: the period's filters were applied finding the ids.
+            shown = ordered.model._base_manager.filter(pk__in=ids)
+            if ordered.model is Activity:
+                shown = shown.select_related(*ACTIVITY_SHOWN)
+            else:
+                shown.query.select_related = ordered.query.select_related
+        if numerator is not None:
+            shown = shown.annotate(counted_=Exists(numerator.filter(pk=OuterRef("pk"))))
+        by_pk = {record.pk: record for record in shown}
+        records = [by_pk[pk] for pk in ids if pk in by_pk]
     value = next(
         (
             v
@@ -234,7 +277,7 @@ def records_page(
             RecordRow(
                 record=record,
                 url=_url(reach, record),
-                counted=None if counted is None else record.pk in counted,
+                counted=None if numerator is None else record.counted_,
             )
             for record in records
         ),

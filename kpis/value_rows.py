@@ -109,6 +109,7 @@ def kpi_value_rows(
             start=starts[0],
             end=period_containing(period, starts[-1]).end,
             scope_ids=None if scope == "org" else list(keys),
+            stamps=False,  # A row has no `computed_at`.
         )
         if v.scope_id in keys and _dimension_matches(v.dimension, dimension)
     }

@@ -196,6 +196,17 @@ def test_fifty_rows_a_page(client, org):
     assert len(rows(html)) == 10
 
 
+def test_a_page_past_the_last_shows_the_last_page_with_the_whole_count(client, org):
+    calls(org.anna, 52, dt.date(2025, 3, 20))
+    recompute_full()
+    html = get(client, org.anna, scope="rep", id=org.anna.pk, page=7).content.decode()
+    assert summary(html, "count") == "60"
+    assert len(rows(html)) == 10
+    assert "page 2 of 2" in html
+    first = get(client, org.anna, scope="rep", id=org.anna.pk).content.decode()
+    assert set(rows(first)).isdisjoint(rows(html))  # Newest first, each row on one page.
+
+
 @pytest.mark.parametrize("extra", [0, 30])
 def test_query_count_does_not_grow_with_rows(client, org, django_assert_max_num_queries, extra):
     for i in range(extra // 10):

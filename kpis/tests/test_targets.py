@@ -248,6 +248,43 @@ def test_org_target_of_an_additive_kpi_sums_every_sales_reps_target():
     assert result == {("calls_made", MAR): Decimal(17)}
 
 
+def test_org_and_team_sums_equal_the_sum_of_each_reps_own_resolution():
+    # The sums resolve reps without a target of their own once per (team, role): the same
+    # totals as resolving every rep, over a mix of every scope, teams and periods.
+    team_a, team_b = TeamFactory(), TeamFactory()
+    reps = [
+        UserFactory(role=role, team=team)
+        for team in (team_a, team_b, None)
+        for role in ("sdr", "ae", "ae", "am")
+    ]
+    make_target(scope="rep", rep=reps[1], value=Decimal("10.5"))
+    make_target(scope="rep", rep=reps[5], value=3, valid_from=FEB)
+    make_target(scope="team", team=team_a, value=4, valid_from=FEB)
+    make_target(scope="role", role="ae", value=7)
+    make_target(scope="role", role="am", value=2, valid_from=MAR)
+    make_target(scope="all", value=1, valid_from=MAR)
+    starts = [JAN, FEB, MAR, APR]
+
+    each = targets_for_reps(reps=reps, codes=["calls_made"], period=MONTH, period_starts=starts)
+    org = target_for_org(codes=["calls_made"], period=MONTH, period_starts=starts)
+    teams = targets_for_teams(
+        teams=[team_a, team_b], codes=["calls_made"], period=MONTH, period_starts=starts
+    )
+
+    def total(members):
+        found = [each[(r.pk, "calls_made", s)] for r in members]
+        present = [v for v in found if v is not None]
+        return sum(present, Decimal(0)) if present else None
+
+    for s in starts:
+        assert org[("calls_made", s)] == total(reps)
+        for team in (team_a, team_b):
+            members = [r for r in reps if r.team_id == team.pk]
+            assert teams[(team.pk, "calls_made", s)] == total(members)
+    assert org[("calls_made", JAN)] == Decimal("10.5") + 7 * 5  # 6 AEs, one with her own
+    assert teams[(team_a.pk, "calls_made", FEB)] == Decimal("10.5") + 4 * 3
+
+
 def test_org_target_of_an_additive_kpi_is_none_without_any_rep_target():
     UserFactory(role="ae")
 

@@ -30,6 +30,8 @@ from kpis.team_comparison import (
     team_comparison,
     team_role_counts,
 )
+from kpis.team_comparison.html import cells_html, funnel_cells_html
+from kpis.team_comparison.html import words as cell_words
 from kpis.templatetags.kpis_ui import format_number
 from kpis.views.scorecard import bad_request
 from people.models import User
@@ -121,6 +123,7 @@ def team(request: HttpRequest) -> HttpResponse:
         )
     links = _links(page, today)
     data = chart_data(page)
+    words = cell_words()
     context = {
         "form": form,
         "page": page,
@@ -134,6 +137,14 @@ def team(request: HttpRequest) -> HttpResponse:
             (column, f"{links['sort_base']}&{urlencode({'sort': column.next_sort})}")
             for column in page.columns
         ],
+        # The table's cells as HTML, built once each in Python (kpis.team_comparison.html).
+        "rows": [
+            (row, cells_html(row.cells, words), funnel_cells_html(row.funnel, words))
+            for row in page.rows
+        ],
+        "team_cells": cells_html(page.team_cells, words),
+        "median_cells": cells_html(page.median_cells, words),
+        "team_funnel": funnel_cells_html(page.team_funnel, words),
         **links,
     }
     return render(request, "kpis/team.html", context)
