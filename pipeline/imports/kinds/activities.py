@@ -364,7 +364,12 @@ class _Run:
             if not wanted:
                 continue
             fields = ("external_id", "pk") + (() if kind == f.COMPANY else ("company_id",))
-            for found in model.objects.filter(external_id__in=wanted).values_list(*fields):
+            found_rows = (
+                model.objects.filter(external_id__in=wanted)
+                .exclude(external_id="")
+                .values_list(*fields)
+            )
+            for found in found_rows:
                 cache[found[0]] = (found[1], found[2] if len(found) > 2 else found[1])
             for key in wanted:
                 cache.setdefault(key, None)

@@ -219,7 +219,10 @@ def lookup(kind: str, keys: Iterable[str]) -> dict[str, Any]:
     if kind == f.KPI:
         return {k: k for k in keys if k in REGISTRY}
     model = {f.COMPANY: Company, f.CONTACT: Contact, f.LEAD: Lead, f.OPPORTUNITY: Opportunity}[kind]
-    return {obj.external_id: obj for obj in model.objects.filter(external_id__in=keys)}
+    return {
+        obj.external_id: obj
+        for obj in model.objects.filter(external_id__in=keys).exclude(external_id="")
+    }
 
 
 def users_by_key(keys: Iterable[str]) -> dict[str, Any]:

@@ -49,7 +49,10 @@ class CompanyKind(RowKind):
 
     def load_existing(self, rows):
         keys = [row["external_id"] for row in rows]
-        return {c.external_id: c for c in Company.objects.filter(external_id__in=keys)}
+        return {
+            c.external_id: c
+            for c in Company.objects.filter(external_id__in=keys).exclude(external_id="")
+        }
 
     def check(self, row, existing, ctx):
         if existing is not None and not ctx.may_act_for(existing.owner_id):
@@ -92,7 +95,9 @@ class ContactKind(RowKind):
         keys = [row["external_id"] for row in rows]
         return {
             c.external_id: c
-            for c in Contact.objects.select_related("company").filter(external_id__in=keys)
+            for c in Contact.objects.select_related("company")
+            .filter(external_id__in=keys)
+            .exclude(external_id="")
         }
 
     def check(self, row, existing, ctx):
@@ -152,7 +157,10 @@ class LeadKind(RowKind):
 
     def load_existing(self, rows):
         keys = [row["external_id"] for row in rows]
-        return {lead.external_id: lead for lead in Lead.objects.filter(external_id__in=keys)}
+        return {
+            lead.external_id: lead
+            for lead in Lead.objects.filter(external_id__in=keys).exclude(external_id="")
+        }
 
     def check(self, row, existing, ctx):
         if existing is None:

@@ -79,7 +79,10 @@ class OpportunityKind(RowKind):
 
     def load_existing(self, rows):
         keys = [row["external_id"] for row in rows]
-        return {o.external_id: o for o in Opportunity.objects.filter(external_id__in=keys)}
+        return {
+            o.external_id: o
+            for o in Opportunity.objects.filter(external_id__in=keys).exclude(external_id="")
+        }
 
     def check(self, row, existing, ctx):
         if existing is not None and not ctx.may_act_for(existing.owner_id):
