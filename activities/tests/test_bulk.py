@@ -8,7 +8,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 
-from activities.bulk import ActivityBatchError, _holds, activities_log_bulk
+from activities.bulk import ActivityBatchError, activities_log_bulk
+from activities.bulk.conditions import _holds
 from activities.models import Activity, ActivityChange
 from activities.services import activity_log
 from kpis.models import DirtyCell, Source

@@ -1,0 +1,174 @@
+"""Validation of many activities: `full_clean` without a query per item."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import models
+from django.db.models import Q
+
+from activities.models import Activity
+
+if TYPE_CHECKING:
+    pass
+from activities.bulk.conditions import _evaluable, _evaluable_q, _fields_of, _holds
+from activities.bulk.fields import FOREIGN_KEYS
+
+_FK_NAMES = frozenset(f.name for f in FOREIGN_KEYS)
+
+
+def _clean(activity: Activity) -> dict[str, list[ValidationError]]:
+    """`clean_fields` (foreign keys: only the null checks; existence is checked in bulk),
+    `clean` and `validate_unique`, as `full_clean` runs them."""
+    found: dict[str, list[ValidationError]] = {}
+    try:
+        activity.clean_fields(exclude=_FK_NAMES)
+    except ValidationError as error:
+        found = error.update_error_dict(found)
+    for field in FOREIGN_KEYS:
+        if getattr(activity, field.attname) is None:
+            try:
+                field.clean(None, activity)  # Null or blank: no query.
+            except ValidationError as error:
+                found.setdefault(field.name, []).extend(error.error_list)
+    try:
+        activity.clean()
+    except ValidationError as error:
+        found = error.update_error_dict(found)
+    try:
+        activity.validate_unique(exclude=_excluded(found))
+    except ValidationError as error:
+        found = error.update_error_dict(found)
+    return found
+
+
+def _excluded(found: Mapping[str, Any]) -> set[str]:
+    return {name for name in found if name != NON_FIELD_ERRORS}
+
+
+def _check_foreign_keys(checked: list[tuple[int, Activity, dict]], *, rows_read: bool) -> None:
+    """Every linked row exists: one query per related model for all items (none for the rows
+    given as instances read from the database, with `rows_read`)."""
+    wanted: dict[type[models.Model], set[Any]] = defaultdict(set)
+    for _index, activity, _found in checked:
+        for field in FOREIGN_KEYS:
+            value = getattr(activity, field.attname)
+            if value is not None and not (rows_read and _read_row(activity, field)):
+                wanted[field.related_model].add(value)
+    if not wanted:
+        return
+    existing = {
+        model: set(model._base_manager.filter(pk__in=ids).order_by().values_list("pk", flat=True))
+        for model, ids in wanted.items()
+    }
+    for _index, activity, found in checked:
+        for field in FOREIGN_KEYS:
+            value = getattr(activity, field.attname)
+            if value is None or (rows_read and _read_row(activity, field)):
+                continue
+            if value not in existing[field.related_model]:
+                try:
+                    field.validate(value, activity)  # Gone: the field's own message.
+                except ValidationError as error:
+                    found.setdefault(field.name, []).extend(error.error_list)
+
+
+LINKS_WITH_COMPANY = ("opportunity", "contact", "lead")
+
+
+def _lend_company_row(activity: Activity) -> None:
+    """An inferred company is the company row of the link it came from, when that was read
+    with its link (`select_related`): no query to check it or to label it in the history."""
+    company = Activity._meta.get_field("company")
+    if activity.company_id is None or company.is_cached(activity):
+        return
+    for name in LINKS_WITH_COMPANY:
+        link = Activity._meta.get_field(name).get_cached_value(activity, default=None)
+        if link is None or link.company_id != activity.company_id:
+            continue
+        row = type(link)._meta.get_field("company").get_cached_value(link, default=None)
+        if row is not None:
+            company.set_cached_value(activity, row)
+            return
+
+
+def _read_row(activity: Activity, field: models.ForeignKey) -> bool:
+    """The link is an instance read from the database (not a bare id, not an unsaved row)."""
+    row = field.get_cached_value(activity, default=None)
+    return row is not None and not row._state.adding and row.pk == getattr(activity, field.attname)
+
+
+def _check_constraints(checked: list[tuple[int, Activity, dict]], *, unique: bool = True) -> None:
+    """Every model constraint, for the fields that passed their checks (as `full_clean`); the
+    unique ones only with `unique`."""
+    for constraint in Activity._meta.constraints:
+        if isinstance(constraint, models.UniqueConstraint):
+            if unique:
+                _check_unique(constraint, checked)
+            continue
+        evaluable = _evaluable(constraint)
+        fields = _fields_of(constraint.condition) if evaluable else set()
+        for _index, activity, found in checked:
+            exclude = _excluded(found)
+            if evaluable:
+                if fields & exclude:
+                    continue  # Django skips a constraint over a field that failed its checks.
+                if _holds(constraint.condition, activity) is False:
+                    found.setdefault(NON_FIELD_ERRORS, []).append(_violation(constraint))
+            else:  # An expression Python cannot evaluate: the database checks it.
+                try:
+                    constraint.validate(Activity, activity, exclude=exclude)
+                except ValidationError as error:
+                    found.setdefault(NON_FIELD_ERRORS, []).extend(error.error_list)
+
+
+def _violation(constraint: models.BaseConstraint) -> ValidationError:
+    return ValidationError(
+        constraint.get_violation_error_message(), code=constraint.violation_error_code
+    )
+
+
+def _check_unique(
+    constraint: models.UniqueConstraint, checked: list[tuple[int, Activity, dict]]
+) -> None:
+    """A unique constraint over plain fields (with a simple condition): one query for all items;
+    an item repeating an earlier item's value violates it too (it would once that is saved)."""
+    names = tuple(constraint.fields)
+    if constraint.expressions or not names or not _evaluable_q(constraint.condition):
+        for _index, activity, found in checked:
+            try:
+                constraint.validate(Activity, activity, exclude=_excluded(found))
+            except ValidationError as error:
+                found.setdefault(NON_FIELD_ERRORS, []).extend(error.error_list)
+        return
+    attnames = [Activity._meta.get_field(name).attname for name in names]
+    candidates = []
+    for _index, activity, found in checked:
+        if set(names) & _excluded(found):
+            continue
+        if constraint.condition is not None and _holds(constraint.condition, activity) is not True:
+            continue
+        key = tuple(getattr(activity, attname) for attname in attnames)
+        if None in key:
+            continue  # NULLs are distinct.
+        candidates.append((key, found))
+    if not candidates:
+        return
+    keys = {key for key, _found in candidates}
+    if len(attnames) == 1:
+        lookup = Q(**{f"{attnames[0]}__in": [key[0] for key in keys]})
+    else:
+        lookup = Q()
+        for key in keys:
+            lookup |= Q(**dict(zip(attnames, key, strict=True)))
+    stored = Activity._base_manager.filter(lookup)
+    if constraint.condition is not None:
+        stored = stored.filter(constraint.condition)
+    taken = set(stored.values_list(*attnames))
+    for key, found in candidates:
+        if key in taken:
+            found.setdefault(NON_FIELD_ERRORS, []).append(_violation(constraint))
+        taken.add(key)
