@@ -78,30 +78,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 # ---------------------------------------------------------------------------
 # Database and users
 # ---------------------------------------------------------------------------
-def recreate_database() -> str:
-    import psycopg
-    from django.conf import settings
-    from psycopg import sql
-
-    db = settings.DATABASES["default"]
-    if db["ENGINE"] != "django.db.backends.postgresql":
-        raise SystemExit("This benchmark needs PostgreSQL: set DATABASE_URL=postgres://…")
-    name = db["NAME"]
-    if "bench" not in name:
-        raise SystemExit(f"Refusing to drop database {name!r}: its name must contain 'bench'.")
-    with psycopg.connect(
-        dbname="postgres",
-        host=db.get("HOST") or None,
-        port=db.get("PORT") or None,
-        user=db.get("USER") or None,
-        password=db.get("PASSWORD") or None,
-        autocommit=True,
-    ) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return name
 
 
 @dataclass(frozen=True)
@@ -311,6 +287,8 @@ def main(argv: list[str] | None = None) -> None:
     django.setup()
     from django.core.management import call_command
     from django.db import connection
+
+    from bench.database import recreate_database  # after ROOT is on sys.path
 
     name = recreate_database()
     call_command("migrate", verbosity=0, interactive=False)

@@ -83,32 +83,6 @@ def setup_django() -> None:
     django.setup()
 
 
-def recreate_database() -> str:
-    import psycopg
-    from django.conf import settings
-    from psycopg import sql
-
-    db = settings.DATABASES["default"]
-    if db["ENGINE"] != "django.db.backends.postgresql":
-        raise SystemExit("This benchmark needs PostgreSQL: set DATABASE_URL=postgres://…")
-    name = db["NAME"]
-    if "bench" not in name:
-        raise SystemExit(f"Refusing to drop database {name!r}: its name must contain 'bench'.")
-    with psycopg.connect(
-        dbname="postgres",
-        host=db.get("HOST") or None,
-        port=db.get("PORT") or None,
-        user=db.get("USER") or None,
-        password=db.get("PASSWORD") or None,
-        autocommit=True,
-    ) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return name
-
-
 def seed(reps: int, companies: int) -> tuple[list[str], list[str], list[tuple[str, str]]]:
     """Reps in teams of 20, companies and two contacts each; returns the keys the file uses."""
     from people.models import Team, User
@@ -310,6 +284,8 @@ def main(argv: list[str] | None = None) -> None:
             cursor.execute("TRUNCATE activities_activity, kpis_dirtycell")
         say(f"Reusing the database and {path} ({path.stat().st_size / 1e6:.0f} MB).")
     else:
+        from bench.database import recreate_database  # after ROOT is on sys.path
+
         name = recreate_database()
         say(f"Database {name} recreated.")
         call_command("migrate", verbosity=0, interactive=False)

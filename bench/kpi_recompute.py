@@ -158,30 +158,6 @@ def median(values: list[float]) -> float:
 # ---------------------------------------------------------------------------
 # Database (re)creation
 # ---------------------------------------------------------------------------
-def recreate_database() -> str:
-    import psycopg
-    from django.conf import settings
-    from psycopg import sql
-
-    db = settings.DATABASES["default"]
-    if db["ENGINE"] != "django.db.backends.postgresql":
-        raise SystemExit("This benchmark needs PostgreSQL: set DATABASE_URL=postgres://…")
-    name = db["NAME"]
-    if "bench" not in name:
-        raise SystemExit(f"Refusing to drop database {name!r}: its name must contain 'bench'.")
-    with psycopg.connect(
-        dbname="postgres",
-        host=db.get("HOST") or None,
-        port=db.get("PORT") or None,
-        user=db.get("USER") or None,
-        password=db.get("PASSWORD") or None,
-        autocommit=True,
-    ) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return name
 
 
 # ---------------------------------------------------------------------------
@@ -886,6 +862,8 @@ def main(argv: list[str] | None = None) -> None:
         f"{sizes.opportunities} opportunities, {sizes.activities} activities; "
         f"now {now:%Y-%m-%d %H:%M} UTC, site time zone {tz}"
     )
+    from bench.database import recreate_database  # after ROOT is on sys.path
+
     name = recreate_database()
     say(f"Database {name} recreated.")
     phases: dict[str, float] = {}
