@@ -199,8 +199,8 @@ def child(path: str) -> None:
 
     def timed(execute, sql, params, many, context):
         name = (
-            "upsert"
-            if sql.startswith("INSERT INTO activities_activity")
+            "write"
+            if sql.startswith(("INSERT INTO activities_activity", "UPDATE activities_activity"))
             else "cells_query"
             if sql.lstrip().startswith("WITH ch")
             else "dirty_cells_mark"
