@@ -164,7 +164,7 @@ def staged_write(*, report: ImportReport, created: int, updated: int, existing: 
     try:
         with transaction.atomic():
             with connection.cursor() as cursor:
-                cursor.execute(_cells_sql())
+                cursor.execute(_cells_sql(stored=bool(existing)))
                 cells = cursor.fetchall()
                 if connection.vendor == "postgresql":
                     _write_postgresql(cursor, now, updated=updated, existing=existing)
@@ -220,19 +220,28 @@ def _upsert(cursor, now: dt.datetime) -> None:
     )
 
 
-def _cells_sql() -> str:
+def _cells_sql(*, stored: bool) -> str:
     """Each cell of the new and changed rows with what it changes there, as
     `activities.services._cells` marks them: the owner's day (ACTIVITY), the booker's
     (COUNTERS), the lead's assignee on its received day (LEAD), the days of the contact's other
-    first touches (COUNTERS); old and new values alike."""
+    first touches (COUNTERS); old and new values alike. Without `stored` ids every staged row is
+    new: no join, no old values."""
     first_touch = ", ".join(f"'{k}'" for k in FIRST_TOUCH_KINDS)
-    changed = (
-        f"SELECT s.*, a.owner_id AS old_owner_id, a.occurred_day AS old_occurred_day,"  # noqa: S608
-        f" a.booked_by_id AS old_booked_by_id, a.booked_day AS old_booked_day,"
-        f" a.lead_id AS old_lead_id, a.contact_id AS old_contact_id"
-        f" FROM {STAGE} s LEFT JOIN {_ACTIVITY} a ON {_STORED}"
-        f" WHERE a.id IS NULL OR {_DIFFERS}"
-    )
+    if stored:
+        changed = (
+            f"SELECT s.*, a.owner_id AS old_owner_id, a.occurred_day AS old_occurred_day,"  # noqa: S608
+            f" a.booked_by_id AS old_booked_by_id, a.booked_day AS old_booked_day,"
+            f" a.lead_id AS old_lead_id, a.contact_id AS old_contact_id"
+            f" FROM {STAGE} s LEFT JOIN {_ACTIVITY} a ON {_STORED}"
+            f" WHERE a.id IS NULL OR {_DIFFERS}"
+        )
+    else:
+        changed = (
+            f"SELECT s.*, CAST(NULL AS bigint) AS old_owner_id,"  # noqa: S608
+            f" CAST(NULL AS date) AS old_occurred_day, CAST(NULL AS bigint) AS old_booked_by_id,"
+            f" CAST(NULL AS date) AS old_booked_day, CAST(NULL AS bigint) AS old_lead_id,"
+            f" CAST(NULL AS bigint) AS old_contact_id FROM {STAGE} s"
+        )
     activity, counters, lead = int(Source.ACTIVITY), int(Source.COUNTERS), int(Source.LEAD)
     return f"""
         WITH ch AS ({changed})
