@@ -7,7 +7,7 @@ Run it after `bench/import.py` on the same database: it takes the 1 000 000 rows
 wrote (already converted: ids, local days, defaults) into an UNLOGGED staging table, empties
 `activities_activity` and `kpis_dirtycell`, and then times, per variant, in ONE transaction:
 
-- the write of every row into `activities_activity` (15 indexes, 12 check constraints);
+- the write of every row into `activities_activity` (13 indexes, 12 check constraints);
 - the dirty KPI cells of every row (owner's day, booker's day) into `kpis_dirtycell`;
 - COMMIT, where PostgreSQL runs the six deferred foreign-key checks of every row.
 
@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 _bench = importlib.import_module("bench.import")  # "import" is a keyword: no from-import
 copy_rate, say, setup_django = _bench.copy_rate, _bench.say, _bench.setup_django
+backend_pid, cpu_seconds = _bench._backend_pid, _bench._cpu_seconds
 
 FLOOR_STAGE = "bench_floor_stage"
 FIELDS = (
@@ -114,6 +115,8 @@ def main(argv: list[str] | None = None) -> None:
                 cursor.execute("TRUNCATE activities_activity, kpis_dirtycell")
                 cursor.execute("CHECKPOINT")  # Each variant starts with no dirty buffers.
                 connection.set_autocommit(False)
+                backend = backend_pid(connection)
+                cpu = cpu_seconds(backend)
                 begun = time.perf_counter()
                 cursor.execute(write_sql(variant))
                 written = time.perf_counter()
@@ -121,13 +124,14 @@ def main(argv: list[str] | None = None) -> None:
                 cells = time.perf_counter()
                 connection.commit()
                 done = time.perf_counter()
+                cpu = cpu_seconds(backend) - cpu
                 connection.set_autocommit(True)
             seconds = done - begun
             say(
                 f"{variant:7s} run {run}: {rows} rows in {seconds:6.2f} s = {rows / seconds:8.0f}"
                 f" rows/s (write {written - begun:.1f} s, cells {cells - written:.1f} s,"
-                f" commit/FK checks {done - cells:.1f} s); ratio to COPY"
-                f" {rows / seconds / copy_rows_s:.3f}"
+                f" commit/FK checks {done - cells:.1f} s; PostgreSQL CPU {cpu:.1f} s); ratio to"
+                f" COPY {rows / seconds / copy_rows_s:.3f}"
             )
             out[f"{variant}_s"] = round(min(seconds, out.get(f"{variant}_s", seconds)), 2)
             out[f"{variant}_ratio"] = round(rows / out[f"{variant}_s"] / copy_rows_s, 3)
