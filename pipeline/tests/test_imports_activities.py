@@ -471,3 +471,18 @@ def test_a_row_stored_by_another_session_after_the_count_rejects_the_whole_file(
     assert [(e.line, e.column) for e in report.errors] == [(0, "external_id")]
     assert report.errors[0].message.startswith("Refused by the database: ")
     assert list(Activity.objects.values_list("external_id", "owner")) == [("T-2", world["ae"].pk)]
+
+
+@pytest.mark.parametrize("file_rows", [CLEAN, [HEADER, row(external_id="G-1", kind="fax")]])
+def test_the_row_pass_restores_the_cycle_collector(world, tmp_path, file_rows):
+    import gc
+
+    assert gc.isenabled()
+    do_import("activities", write_csv(tmp_path / "g.csv", file_rows))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        do_import("activities", write_csv(tmp_path / "h.csv", file_rows), commit=False)
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()

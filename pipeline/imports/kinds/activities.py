@@ -21,6 +21,9 @@ The history of imported rows is the import job (who, when, which file): no per-r
 from __future__ import annotations
 
 import datetime as dt
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection
@@ -153,17 +156,18 @@ class _Run:
 
     # -- pass over the file ---------------------------------------------------------------------
     def stage_rows(self) -> None:
-        chunk: list[tuple[int, dict[str, Any]]] = []
-        for line, cells in self.table.rows:
-            self.report.rows += 1
-            row = self._parse(line, cells)
-            if row is not None:
-                chunk.append((line, row))
-            if len(chunk) >= CHUNK_ROWS:
-                self._flush(chunk)
-                chunk = []
-                self.ctx.progress(self.report.rows, self.table.fraction() * 0.9)
-        self._flush(chunk)
+        with _no_cyclic_gc():
+            chunk: list[tuple[int, dict[str, Any]]] = []
+            for line, cells in self.table.rows:
+                self.report.rows += 1
+                row = self._parse(line, cells)
+                if row is not None:
+                    chunk.append((line, row))
+                if len(chunk) >= CHUNK_ROWS:
+                    self._flush(chunk)
+                    chunk = []
+                    self.ctx.progress(self.report.rows, self.table.fraction() * 0.9)
+            self._flush(chunk)
         self.ctx.progress(self.report.rows, 0.9)
 
     def _parsers(self) -> list[tuple[str, int, bool, Any]]:
@@ -411,6 +415,21 @@ class _Run:
             row["subject"] or "",
             row["notes"] or "",
         )
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """The row pass without Python's cycle collector: it allocates two containers per row (the
+    parsed dict, the staged tuple), which set off collections that walk every live object —
+    ~30 % of the pass's CPU on 1 M rows. The rows hold no reference cycles (reference counting
+    frees each chunk), so memory stays bounded; the collector is restored afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _users() -> dict[str, Any]:
