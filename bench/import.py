@@ -199,8 +199,8 @@ def child(path: str) -> None:
 
     def timed(execute, sql, params, many, context):
         name = (
-            "upsert"
-            if sql.startswith("INSERT INTO activities_activity")
+            "write"
+            if sql.startswith(("INSERT INTO activities_activity", "UPDATE activities_activity"))
             else "cells_query"
             if sql.lstrip().startswith("WITH ch")
             else "dirty_cells_mark"
@@ -217,6 +217,9 @@ def child(path: str) -> None:
 
     from django.db import transaction
 
+    backend = _backend_pid(connection)
+    server_cpu = _cpu_seconds(backend)
+    client_cpu = _own_cpu_seconds()
     started = time.perf_counter()
     # The import's own transaction becomes a savepoint of this one, so that the commit (where
     # PostgreSQL runs the deferred foreign-key checks of every inserted row) is timed apart.
@@ -229,10 +232,15 @@ def child(path: str) -> None:
     # The rest: reading, parsing and checking rows in Python, and COPY into the staging table.
     phases["parse_check_stage"] = seconds - sum(phases.values())
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    cpu = {
+        "python": round(_own_cpu_seconds() - client_cpu, 1),
+        "postgres": round(_cpu_seconds(backend) - server_cpu, 1),
+    }
     print(
         json.dumps(
             {
                 "seconds": seconds,
+                "cpu": cpu,
                 "peak_mb": peak_mb,
                 "rows": report.rows,
                 "created": report.created,
@@ -244,6 +252,27 @@ def child(path: str) -> None:
             }
         )
     )
+
+
+def _backend_pid(connection) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process on this machine (the PostgreSQL backend): on a
+    shared machine it varies far less than the wall-clock time. NaN when it cannot be read."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_child(path: Path) -> dict:
@@ -312,6 +341,7 @@ def main(argv: list[str] | None = None) -> None:
         f" rows/s, peak RSS {first['peak_mb']:.0f} MB ({first['created']} created)"
     )
     say("           " + ", ".join(f"{k} {v:.1f} s" for k, v in first["phases"].items()))
+    say("           CPU: Python {python} s, PostgreSQL {postgres} s".format(**first["cpu"]))
     again = run_child(path)
     say(
         f"re-import: {again['rows']} rows in {again['seconds']:6.2f} s ="
@@ -319,6 +349,7 @@ def main(argv: list[str] | None = None) -> None:
         f" ({again['unchanged']} unchanged, {again['created'] + again['updated']} written)"
     )
     say("           " + ", ".join(f"{k} {v:.1f} s" for k, v in again["phases"].items()))
+    say("           CPU: Python {python} s, PostgreSQL {postgres} s".format(**again["cpu"]))
     ratio = import_rows_s / copy_rows_s
     say(
         f"ratio import / COPY: {ratio:.3f} (goal ≥ 0.25); peak {first['peak_mb']:.0f} MB "

@@ -370,3 +370,119 @@ def test_an_import_marks_what_it_changed_and_the_nightly_run_then_equals_a_full_
     incremental = _stored()
     recompute_full(now=now)
     assert _stored() == incremental
+
+
+def test_new_changed_and_unchanged_rows_in_one_file_write_only_what_differs(world, tmp_path):
+    do_import("activities", write_csv(tmp_path / "a.csv", CLEAN))
+    before = {
+        a.external_id: (a.pk, a.created_at, a.updated_at)
+        for a in Activity.objects.order_by("external_id")
+    }
+    DirtyCell.objects.all().delete()
+    mixed = [list(r) for r in CLEAN]
+    mixed[1][HEADER.index("outcome")] = "busy"  # T-1 changed, same day
+    mixed[3][HEADER.index("booked_by")] = "alex.ae"  # T-3 changed: another booker
+    mixed.append(
+        row(external_id="T-4", kind="call", owner="anna.am", occurred_at="2026-04-01 08:00")
+    )
+    report = do_import("activities", write_csv(tmp_path / "b.csv", mixed))
+    assert report.errors == []
+    assert (report.rows, report.created, report.updated, report.unchanged) == (4, 1, 2, 1)
+    after = {a.external_id: a for a in Activity.objects.all()}
+    assert set(after) == {"T-1", "T-2", "T-3", "T-4"}
+    assert after["T-1"].outcome == "busy"
+    assert after["T-3"].booked_by == world["ae"]
+    # Changed rows keep their id and creation time and get a new update time; the unchanged
+    # row is not touched.
+    for key in ("T-1", "T-3"):
+        pk, created_at, updated_at = before[key]
+        assert (after[key].pk, after[key].created_at) == (pk, created_at)
+        assert after[key].updated_at > updated_at
+    assert (after["T-2"].pk, after["T-2"].updated_at) == (before["T-2"][0], before["T-2"][2])
+    # Cells of the new row and of the changed ones, old booker and new booker alike.
+    assert set(DirtyCell.objects.values_list("rep__username", "day")) == {
+        ("sam.sdr", dt.date(2026, 3, 2)),  # T-1
+        ("alex.ae", dt.date(2026, 3, 10)),  # T-3, its owner's day
+        ("sam.sdr", dt.date(2026, 3, 3)),  # T-3, the old booker
+        ("alex.ae", dt.date(2026, 3, 3)),  # T-3, the new booker
+        ("anna.am", dt.date(2026, 4, 1)),  # T-4
+    }
+
+
+def test_repeats_across_chunks_are_reported_at_their_lines_when_a_cell_spans_lines(
+    world, tmp_path, monkeypatch
+):
+    from pipeline.imports.kinds import activities as kind
+
+    monkeypatch.setattr(kind, "CHUNK_ROWS", 2)  # the repeats land in other chunks
+    rows = [
+        HEADER,
+        row(
+            external_id="R-1",
+            kind="call",
+            owner="sam.sdr",
+            occurred_at="2026-03-02 09:30",
+            notes="rad ett\nrad två\nrad tre",
+        ),  # lines 2-4
+        row(external_id="R-2", kind="call", owner="sam.sdr", occurred_at="2026-03-02 09:30"),
+        row(external_id="R-3", kind="call", owner="sam.sdr", occurred_at="2026-03-02 09:30"),
+        row(external_id="R-1", kind="call", owner="sam.sdr", occurred_at="2026-03-02 10:30"),
+        row(external_id="R-2", kind="email", owner="alex.ae", occurred_at="2026-03-02 10:30"),
+    ]
+    report = do_import("activities", write_csv(tmp_path / "r.csv", rows))
+    assert [(e.line, e.column, e.message) for e in report.errors] == [
+        (7, "external_id", "The same external id appears earlier in the file (line 2)."),
+        (8, "external_id", "The same external id appears earlier in the file (line 5)."),
+    ]
+    assert not report.committed
+    assert not Activity.objects.exists()
+
+
+def test_a_row_stored_by_another_session_after_the_count_rejects_the_whole_file(
+    world, tmp_path, postgres_only
+):
+    """PostgreSQL inserts new rows without ON CONFLICT: the unique index, not the count, guards
+    them, so an id stored since the count is refused and reported, and nothing is written."""
+    from django.db import transaction
+
+    from pipeline.imports.engine import Context, ImportReport, check_header
+    from pipeline.imports.kinds import KINDS, activity_write
+    from pipeline.imports.kinds.activities import _Run
+    from pipeline.imports.readers import read_table
+
+    report = ImportReport(kind="activities")
+    ctx = Context(user=None, commit=True)
+    with transaction.atomic():
+        table = read_table(write_csv(tmp_path / "a.csv", CLEAN))
+        _Run(
+            ctx, table, check_header(KINDS["activities"], table.header, report), report
+        ).stage_rows()
+        existing = activity_write.staged_check(ctx=ctx, report=report)
+        assert (existing, report.created) == (0, 3)
+        Activity.objects.create(
+            external_id="T-2",
+            kind="email",
+            owner=world["ae"],
+            occurred_at=dt.datetime(2026, 3, 1, 9, tzinfo=STHLM),
+            occurred_day=dt.date(2026, 3, 1),
+        )
+        activity_write.staged_write(report=report, created=3, updated=0, existing=existing)
+        activity_write.stage_drop()
+    assert [(e.line, e.column) for e in report.errors] == [(0, "external_id")]
+    assert report.errors[0].message.startswith("Refused by the database: ")
+    assert list(Activity.objects.values_list("external_id", "owner")) == [("T-2", world["ae"].pk)]
+
+
+@pytest.mark.parametrize("file_rows", [CLEAN, [HEADER, row(external_id="G-1", kind="fax")]])
+def test_the_row_pass_restores_the_cycle_collector(world, tmp_path, file_rows):
+    import gc
+
+    assert gc.isenabled()
+    do_import("activities", write_csv(tmp_path / "g.csv", file_rows))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        do_import("activities", write_csv(tmp_path / "h.csv", file_rows), commit=False)
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()
