@@ -13,6 +13,9 @@ def build_from_days(apps, schema_editor):
     from kpis.compute.period_rollups import period_rollups_rebuild
 
     period_rollups_rebuild()
+    if schema_editor.connection.vendor == "postgresql":
+        # Planner statistics now, not at autovacuum's next pass (pages filter on these tables).
+        schema_editor.execute("ANALYZE kpis_repperiod, kpis_repperioddimension")
 
 
 class Migration(migrations.Migration):
