@@ -116,11 +116,13 @@ def kpi_values(
     end: dt.date,
     scope_ids: Iterable[int] | None = None,
     stamps: bool = True,
+    dimensions: bool = True,
 ) -> list[Value]:
     """Values of `codes` for each scope member and each period starting in `[start, end)`.
 
     A period with no data at all has no value (not zero); ratios with a zero denominator are None.
     `stamps=False`: no `computed_at` of summed values (None; the MAX costs time on every row).
+    `dimensions=False`: no dimension rows of summed ratios (the plain values only).
     """
     period = Period(period)
     codes = list(codes)
@@ -193,7 +195,7 @@ def kpi_values(
     dimensional = [
         c
         for c, f in formulas.items()
-        if isinstance(f, Ratio) and f.dimensional and period in f.periods
+        if dimensions and isinstance(f, Ratio) and f.dimensional and period in f.periods
     ]
     if dimensional:
         counters = {

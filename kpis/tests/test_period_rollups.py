@@ -163,3 +163,19 @@ def test_deleting_a_user_deletes_their_period_rows(org):  # noqa: F811
     assert RepPeriod.objects.filter(rep_id=rep.pk).count() == 4
     rep.delete()
     assert not RepPeriod.objects.filter(rep_id=rep.pk).exists()
+
+
+@pytest.mark.django_db
+def test_a_plain_only_read_returns_every_plain_value_and_no_summed_dimension(
+    activities,  # noqa: F811
+    deals,  # noqa: F811
+):
+    recompute_full()
+    args = {"codes": CODES, "scope": "rep", "period": "month"}
+    args |= {"start": dt.date(2026, 11, 1), "end": dt.date(2027, 1, 1)}
+    every = kpi_values(**args)
+    plain = kpi_values(**args, dimensions=False)
+    summed_dimensions = [v for v in every if v.dimension and v.kpi == "avg_deal_size"]
+    assert summed_dimensions  # the fixture has deal sizes by lead source and channel
+    assert [v for v in every if not v.dimension] == [v for v in plain if not v.dimension]
+    assert not [v for v in plain if v.dimension and v.kpi == "avg_deal_size"]
