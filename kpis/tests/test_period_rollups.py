@@ -127,8 +127,22 @@ def test_whole_periods_read_the_same_values_as_summing_the_days(
     if period is Period.WEEK:
         start, end = period_start(period, start), period_start(period, end)
 
+    # Every member, and one member only (teams are then read through their members' rows).
+    members = {
+        "rep": [activities["a1"].pk],
+        "team": [activities["team_a"].pk],
+        "org": None,
+    }[scope]
+
     def read() -> list:
-        found = kpi_values(codes=CODES, scope=scope, period=period, start=start, end=end)
+        found = []
+        # All history, and up to the period holding 1 December (the fixture's last weeks after).
+        for last in (end, period_start(period, dt.date(2026, 12, 1))):
+            for scope_ids in (None, members):
+                found += kpi_values(
+                    codes=CODES, scope=scope, period=period, start=start, end=last,
+                    scope_ids=scope_ids,
+                )  # fmt: skip
         return sorted(found, key=lambda v: (v.kpi, v.scope_id, v.period_start, v.dimension))
 
     from_periods = read()
