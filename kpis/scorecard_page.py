@@ -185,6 +185,7 @@ def scorecard_page(
             start=periods[0].start,
             end=span.end,
             scope_ids=peer_ids,
+            dimensions=False,  # The scorecard shows plain values only.
         ):
             if v.dimension == "":
                 found[(v.kpi, v.scope_id, v.period_start)] = v

@@ -1,7 +1,8 @@
 """Reads of KPI values for pages, the API and exports: a constant number of queries.
 
-Additive KPIs and ratios of additive counters are summed from the daily rollups at read time
-(one grouped query per rollup table); non-additive ones are read from `KPIValue`.
+Additive KPIs and ratios of additive counters are summed at read time from the per-period rollups
+(whole periods) or the daily ones (other ranges), one grouped query per rollup table; non-additive
+ones are read from `KPIValue`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,15 @@ from django.db.models.functions import Trunc
 
 from kpis.formulas import FORMULAS, Ratio, Stored
 from kpis.formulas import Sum as SumFormula
-from kpis.models import COUNTER_FIELDS, KPIValue, RepDay, RepDayDimension
+from kpis.models import (
+    COUNTER_FIELDS,
+    KPIValue,
+    RepDay,
+    RepDayDimension,
+    RepPeriod,
+    RepPeriodDimension,
+)
+from kpis.periods import period_start
 from kpis.registry import REGISTRY, Period
 from people.models import User
 
@@ -36,6 +45,9 @@ class PeriodStart(Trunc):
         sql, params = compiler.compile(self.lhs)
         return f"DATE_TRUNC(%s, ({sql})::timestamp)::date", (self.kind, *params)
 
+
+# The per-period sums of each daily rollup (kpis/compute/period_rollups.py).
+_PERIOD_SUMS = {RepDay: RepPeriod, RepDayDimension: RepPeriodDimension}
 
 # How a scope groups the reps' rows: by rep, by the rep's current team, or all together.
 _SCOPE_KEY = {"rep": "rep_id", "team": "rep__team_id", "org": None}
@@ -59,11 +71,24 @@ def _as_date(value: dt.date | dt.datetime) -> dt.date:
     return value.date() if isinstance(value, dt.datetime) else value
 
 
+def _aligned(period: Period, start: dt.date, end: dt.date) -> bool:
+    """Whether `start` and `end` are period boundaries (the whole periods are read)."""
+    return all(period_start(period, day) == day for day in (start, end))
+
+
 def _grouped(
     model, *, scope: str, scope_ids, period: Period, start, end, extra=(), fields, stamps=True
 ):
     key = _SCOPE_KEY[scope]
-    qs = model.objects.filter(day__gte=start, day__lt=end)
+    if _aligned(period, start, end):
+        # Whole periods: their stored sums, one row per rep and period instead of every day.
+        qs = _PERIOD_SUMS[model].objects.filter(
+            period=period.value, period_start__gte=start, period_start__lt=end
+        )
+        starts = F("period_start")
+    else:
+        qs = model.objects.filter(day__gte=start, day__lt=end)
+        starts = PeriodStart(period, "day")
     if key is not None and scope_ids is not None:
         qs = qs.filter(**{f"{key}__in": list(scope_ids)})
     if scope == "team":
@@ -73,7 +98,7 @@ def _grouped(
             # of scanning every rep's days for a few teams (one team of 30: ~50 ms → a few ms).
             members = User.objects.filter(team_id__in=list(scope_ids)).values("pk")
             qs = qs.filter(rep_id__in=members)
-    group = {"period_start_": PeriodStart(period, "day")}
+    group = {"period_start_": starts}
     if key is not None:
         group["scope_id_"] = F(key)
     sums = {f: Sum(f) for f in fields}
@@ -91,11 +116,13 @@ def kpi_values(
     end: dt.date,
     scope_ids: Iterable[int] | None = None,
     stamps: bool = True,
+    dimensions: bool = True,
 ) -> list[Value]:
     """Values of `codes` for each scope member and each period starting in `[start, end)`.
 
     A period with no data at all has no value (not zero); ratios with a zero denominator are None.
     `stamps=False`: no `computed_at` of summed values (None; the MAX costs time on every row).
+    `dimensions=False`: no dimension rows of summed ratios (the plain values only).
     """
     period = Period(period)
     codes = list(codes)
@@ -168,7 +195,7 @@ def kpi_values(
     dimensional = [
         c
         for c, f in formulas.items()
-        if isinstance(f, Ratio) and f.dimensional and period in f.periods
+        if dimensions and isinstance(f, Ratio) and f.dimensional and period in f.periods
     ]
     if dimensional:
         counters = {

@@ -110,6 +110,7 @@ def kpi_value_rows(
             end=period_containing(period, starts[-1]).end,
             scope_ids=None if scope == "org" else list(keys),
             stamps=False,  # A row has no `computed_at`.
+            dimensions=dimension != "",
         )
         if v.scope_id in keys and _dimension_matches(v.dimension, dimension)
     }

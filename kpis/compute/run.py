@@ -27,6 +27,7 @@ from django.db.models import Exists, F, Max, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from kpis.compute.daily import rollup_families, rollup_rebuild
+from kpis.compute.period_rollups import period_rollups_rebuild, period_rollups_replace
 from kpis.compute.periodic import FAMILIES, compute_period_values
 from kpis.models import DirtyCell, KPIValue, RepDay, RepDayDimension, Source
 from kpis.periods import PeriodRange, period_containing, weekly_days
@@ -84,7 +85,8 @@ def _release(*, run: uuid.UUID) -> None:
 
 
 def _replace_rollups(cells: QuerySet, *, now: dt.datetime) -> None:
-    """Delete and rebuild the daily rollups of the (rep, day) cells in `cells` (a DirtyCell qs)."""
+    """Delete and rebuild the daily rollups of the (rep, day) cells in `cells` (a DirtyCell qs),
+    and the period sums of the periods holding them."""
 
     def matching(rep: str, day: str) -> Exists:
         return Exists(cells.filter(rep_id=OuterRef(rep), day=OuterRef(day)))
@@ -92,6 +94,7 @@ def _replace_rollups(cells: QuerySet, *, now: dt.datetime) -> None:
     RepDay.objects.filter(matching("rep_id", "day")).delete()
     RepDayDimension.objects.filter(matching("rep_id", "day")).delete()
     rollup_families(restrict=lambda qs, rep, day: qs.filter(matching(rep, day)), now=now)
+    period_rollups_replace(cells)
 
 
 def periods_of(days: Iterable[dt.date], *, today: dt.date) -> list[PeriodRange]:
@@ -219,6 +222,7 @@ def recompute_full(*, now: dt.datetime | None = None) -> RunResult:
         _lock()
         KPIValue.objects.all().delete()
         rollup_rebuild(now=now)
+        period_rollups_rebuild()
         span = RepDay.objects.aggregate(first=Min("day"), last=Max("day"))
         today = timezone.localdate(now)
         # Up to today: snapshots (open pipeline, churn) have values after the last activity too.

@@ -1,7 +1,14 @@
 """KPI storage: dirty cells, daily rollups, period values, targets and role presets."""
 
 from kpis.models.cells import DirtyCell, Source
-from kpis.models.rollups import COUNTER_FIELDS, KPIValue, RepDay, RepDayDimension
+from kpis.models.rollups import (
+    COUNTER_FIELDS,
+    KPIValue,
+    RepDay,
+    RepDayDimension,
+    RepPeriod,
+    RepPeriodDimension,
+)
 from kpis.models.targets import RolePreset, Target, TargetChange
 
 __all__ = [
@@ -10,6 +17,8 @@ __all__ = [
     "KPIValue",
     "RepDay",
     "RepDayDimension",
+    "RepPeriod",
+    "RepPeriodDimension",
     "RolePreset",
     "Source",
     "Target",

@@ -159,3 +159,67 @@ class KPIValue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope}:{self.scope_id} {self.kpi} {self.period} {self.period_start}"
+
+
+class RepPeriod(models.Model):
+    """The sums of a rep's `RepDay` counters over one week, month, quarter or year.
+
+    Derived from `RepDay` in the same transaction that writes the days (kpis/compute/
+    period_rollups.py), so a page reads one row per rep and period instead of every day of it.
+    A period without any stored day has no row (no value, not zero), as with the days.
+    """
+
+    rep = _rep()
+    period = models.CharField(_("period"), max_length=8)
+    period_start = models.DateField(_("period start"))
+    # The latest `computed_at` of the period's days.
+    computed_at = models.DateTimeField(_("computed at"))
+    locals().update(
+        {
+            name: (
+                models.DecimalField(max_digits=18, decimal_places=2, default=0, db_default=0)
+                if name in MONEY_COUNTERS
+                else models.BigIntegerField(default=0, db_default=0)
+            )
+            for name in COUNTER_FIELDS
+        }
+    )
+
+    class Meta:
+        verbose_name = _("rep period")
+        verbose_name_plural = _("rep periods")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rep", "period", "period_start"], name="repperiod_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["period", "period_start"], name="repperiod_period_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.rep_id} {self.period} {self.period_start}"
+
+
+class RepPeriodDimension(models.Model):
+    """The sums of a rep's `RepDayDimension` counters over one period (see `RepPeriod`)."""
+
+    rep = _rep()
+    period = models.CharField(_("period"), max_length=8)
+    period_start = models.DateField(_("period start"))
+    counter = models.CharField(_("counter"), max_length=50)
+    dimension = models.CharField(_("dimension"), max_length=100)
+    value = models.DecimalField(_("value"), max_digits=18, decimal_places=2)
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        verbose_name = _("rep period dimension")
+        verbose_name_plural = _("rep period dimensions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rep", "period", "period_start", "counter", "dimension"],
+                name="repperioddimension_unique",
+            )
+        ]
+        indexes = [models.Index(fields=["period", "period_start"], name="repperioddim_period_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.rep_id} {self.period} {self.period_start} {self.counter} {self.dimension}"

@@ -1,7 +1,8 @@
 """The manager dashboard (`/dashboard/`): the numbers a manager sees for seeded KPI values and
 targets, who may open which team, and a constant query count.
 
-The fixture writes the stored rollups directly (RepDay, RepDayDimension, KPIValue): the engine
+The fixture writes the stored rollups directly (RepDay, RepDayDimension, KPIValue; the period
+sums derived from the days as the recompute does): the engine
 that fills them is tested in test_daily/test_periodic; here the page must show them right.
 """
 
@@ -16,6 +17,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from kpis.compute.period_rollups import period_rollups_rebuild
 from kpis.models import KPIValue, RepDay, RepDayDimension, Target
 from people.models import User
 from people.tests.factories import ManagerFactory, TeamFactory, UserFactory
@@ -35,7 +37,9 @@ def _today(monkeypatch):
 
 
 def _day(rep: User, day: dt.date, **counters) -> RepDay:
-    return RepDay.objects.create(rep=rep, day=day, computed_at=timezone.now(), **counters)
+    stored = RepDay.objects.create(rep=rep, day=day, computed_at=timezone.now(), **counters)
+    period_rollups_rebuild()
+    return stored
 
 
 def _dims(rep: User, day: dt.date, counter: str, **values: float) -> None:
@@ -50,6 +54,7 @@ def _dims(rep: User, day: dt.date, counter: str, **values: float) -> None:
         )
         for key, value in values.items()
     )
+    period_rollups_rebuild()
 
 
 def _stored(scope: str, scope_id: int, kpi: str, start: dt.date, value, num=None, den=None,

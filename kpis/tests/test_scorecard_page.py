@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 
 from activities.services import activity_log
 from kpis.compute.run import recompute_full
-from kpis.models import KPIValue, RepDay
+from kpis.models import KPIValue, RepDay, RepPeriod
 from kpis.target_services import target_set
 from people.models import User
 from people.tests.factories import UserFactory
@@ -64,6 +64,7 @@ def org():
     calls(org.bo, 20, dt.date(2025, 3, 12))
     recompute_full()
     RepDay.objects.update(computed_at=COMPUTED)
+    RepPeriod.objects.update(computed_at=COMPUTED)
     KPIValue.objects.update(computed_at=COMPUTED)
     for rep, days in ((org.anna, 45), (org.eva, 20), (org.olle, 40)):
         stored(rep, "sales_cycle_days", days)

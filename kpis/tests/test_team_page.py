@@ -1,7 +1,8 @@
 """The team comparison (`/team/`): the numbers a rep and a manager see for seeded KPI values and
 targets, the order, the funnel flag, who may open which team, exports, and the query count.
 
-The fixture writes the stored rollups directly (RepDay, RepDayDimension, KPIValue): the engine
+The fixture writes the stored rollups directly (RepDay, RepDayDimension, KPIValue; the period
+sums derived from the days as the recompute does): the engine
 that fills them is tested in test_daily/test_periodic; here the page must show them right.
 """
 
@@ -19,6 +20,7 @@ import pytest
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from kpis.compute.period_rollups import period_rollups_rebuild
 from kpis.models import KPIValue, RepDay, RepDayDimension, RolePreset, Target
 from people.tests.factories import ManagerFactory, TeamFactory, UserFactory
 
@@ -38,6 +40,7 @@ def _today(monkeypatch):
 
 def _day(rep, day: dt.date, **counters) -> None:
     RepDay.objects.create(rep=rep, day=day, computed_at=timezone.now(), **counters)
+    period_rollups_rebuild()
 
 
 def _dims(rep, day: dt.date, counter: str, **values: float) -> None:
@@ -46,6 +49,7 @@ def _dims(rep, day: dt.date, counter: str, **values: float) -> None:
                         value=Decimal(str(value)), computed_at=timezone.now())
         for key, value in values.items()
     )  # fmt: skip
+    period_rollups_rebuild()
 
 
 def _stored(scope: str, scope_id: int, kpi: str, value, dimension: str = "") -> None:
