@@ -97,3 +97,22 @@ def test_choosing_the_trend_kpi_and_the_leaderboard_kpi(screen, org):
     )
     screen.goto("/dashboard/?team=", shot="dashboard-organisation")
     expect(page.get_by_role("heading", name="Dashboard: Organisation")).to_be_visible()
+
+
+def test_every_tab_label_shows_in_full_in_swedish(screen, org):
+    """A manager has seven tabs; on a phone the longest Swedish label ("Resultatkort") must not be
+    cut off."""
+    page = screen.page
+    screen.sign_in("manager", PASSWORD)
+    screen.goto("/")
+    page.get_by_label("Language").select_option("sv")
+    screen.submit(page.get_by_role("button", name="Change"))
+    nav = page.get_by_role("navigation", name="Huvudmeny")
+    expect(nav.get_by_role("link", name="Resultatkort")).to_be_visible()
+    labels = nav.locator(".tab span")
+    assert labels.count() == 7
+    cut = labels.evaluate_all(
+        "spans => spans.filter(s => s.scrollWidth > s.clientWidth).map(s => s.textContent)"
+    )
+    assert cut == []
+    assert page.evaluate("(nav) => nav.scrollWidth <= nav.clientWidth", nav.element_handle())
