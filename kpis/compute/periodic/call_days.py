@@ -60,13 +60,9 @@ def _counted(qs: QuerySet) -> QuerySet:
     """The calls of `qs` (activities) per (owner, day, company), with the owner's recorded team
     (`CallTeam`, written first)."""
     return (
-        qs.values(
-            owner_=F("owner_id"),
-            day_=F("occurred_day"),
-            company_=F("company_id"),
-            team_=F("owner__call_team__team_id"),
-        )
-        .annotate(n=Count("id"))
+        qs.values(owner_=F("owner_id"), day_=F("occurred_day"), company_=F("company_id"))
+        # One team per owner: an aggregate, so the rows group on the call index's columns.
+        .annotate(team_=Max("owner__call_team__team_id"), n=Count("id"))
         .order_by()
     )
 
