@@ -10,12 +10,13 @@ moves the stored values by the difference, in the transaction that replaces the 
   first row of the cells and no other row of the period has the company for the scope (an index
   probe), −1 when it loses its last one and no row outside the cells has it; nothing else.
 
-Invariant: the stored values are those of the `CallDay` rows under the teams recorded in
-`CallTeam`. A full run rebuilds both and computes the values from the rows; an incremental run
-rewrites `CallTeam` first and, when a rep with rows changed team or a user was deleted, replaces
-the cells' rows and recomputes every period from the rows instead (a rare, slower path; so is the
-first run after the migration, which builds the rows). Every path is set-based SQL on
-PostgreSQL and SQLite.
+Invariant: the stored values are those of the `CallDay` rows, each counted for its rep, the team
+stored on it (the rep's team recorded in `CallTeam`) and the organisation. A full run records
+the teams, rebuilds the rows and computes the values from them. An incremental run records the
+teams first; when a rep with rows changed team (their rows get the new team) or a user was
+deleted, it replaces the cells' rows and recomputes every period from the rows instead (a rare,
+slower path; so is the first run after the migration, which builds the rows). Every path is
+set-based SQL on PostgreSQL and SQLite.
 """
 
 from __future__ import annotations
@@ -80,13 +81,14 @@ def _insert_rows(rows: QuerySet, *, kept: bool = False) -> None:
         )
 
 
-def _record_teams() -> bool:
-    """Record every user's current team, and move the rows of reps who changed team; True
-    when such a rep had rows or a user is gone (the stored team values are then stale)."""
+def _record_teams() -> tuple[bool, bool]:
+    """Record every user's current team, and move the rows of reps who changed team. Returns
+    whether teams were recorded before (no: the rows were never built), and whether a rep with
+    rows moved or a user is gone (the stored team values are then stale)."""
     recorded = dict(CallTeam.objects.values_list("rep_id", "team_id"))
     current = dict(get_user_model().objects.values_list("pk", "team_id"))
     if recorded == current:
-        return False
+        return bool(recorded), False
     CallTeam.objects.all().delete()
     CallTeam.objects.bulk_create(
         CallTeam(rep_id=rep, team_id=team) for rep, team in current.items()
@@ -94,7 +96,7 @@ def _record_teams() -> bool:
     moved = [rep for rep, team in current.items() if rep in recorded and recorded[rep] != team]
     team = CallTeam.objects.filter(rep_id=OuterRef("rep_id")).values("team_id")
     changed = CallDay.objects.filter(rep_id__in=moved).update(team_id=Subquery(team))
-    return bool(changed or recorded.keys() - current.keys())
+    return bool(recorded), bool(changed or recorded.keys() - current.keys())
 
 
 def _rebuild_rows() -> None:
@@ -108,7 +110,7 @@ def _rebuild_rows() -> None:
     # Rows not exactly computed go (a hashed NOT IN: one pass over each table; NULL teams as -1).
     row = ", ".join(f"COALESCE({qn(c)}, -1)" if c == "team_id" else qn(c) for c in columns)
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {rebuilt}")
+        # Created and dropped in the run's transaction (a failed run rolls it back with it).
         cursor.execute(
             f"CREATE TEMPORARY TABLE {rebuilt} AS SELECT owner_ AS rep_id, "  # noqa: S608
             f"day_ AS day, company_ AS company_id, team_ AS team_id, n AS calls FROM ({sql}) c",
@@ -155,8 +157,7 @@ def call_days_replace(cells: QuerySet, *, now: dt.datetime) -> None:
     days = set(cells.values_list("day", flat=True))
     if not days:
         return
-    built = CallTeam.objects.exists()
-    moved = _record_teams()
+    built, moved = _record_teams()
     if not built:
         _rebuild_rows()
         _recompute_all(days, now)
