@@ -29,6 +29,7 @@ from django.utils import timezone
 from kpis.compute.daily import rollup_families, rollup_rebuild
 from kpis.compute.period_rollups import period_rollups_rebuild, period_rollups_replace
 from kpis.compute.periodic import FAMILIES, compute_period_values
+from kpis.compute.periodic.call_days import call_days_rebuild, call_days_replace
 from kpis.models import DirtyCell, KPIValue, RepDay, RepDayDimension, Source
 from kpis.periods import PeriodRange, period_containing, weekly_days
 from kpis.registry import Period
@@ -95,6 +96,7 @@ def _replace_rollups(cells: QuerySet, *, now: dt.datetime) -> None:
     RepDayDimension.objects.filter(matching("rep_id", "day")).delete()
     rollup_families(restrict=lambda qs, rep, day: qs.filter(matching(rep, day)), now=now)
     period_rollups_replace(cells)
+    call_days_replace(cells, now=now)
 
 
 def periods_of(days: Iterable[dt.date], *, today: dt.date) -> list[PeriodRange]:
@@ -223,12 +225,13 @@ def recompute_full(*, now: dt.datetime | None = None) -> RunResult:
         KPIValue.objects.all().delete()
         rollup_rebuild(now=now)
         period_rollups_rebuild()
+        call_days_rebuild()
         span = RepDay.objects.aggregate(first=Min("day"), last=Max("day"))
         today = timezone.localdate(now)
         # Up to today: snapshots (open pipeline, churn) have values after the last activity too.
         last = max(span["last"], today) if span["last"] else None
         ranges = periods_of(weekly_days(span["first"], last), today=today)
-        compute_period_values(periods=ranges, now=now)
+        compute_period_values(periods=ranges, now=now, calls_from_days=True)
         _release(run=run)
     periods = len(ranges)
     logger.info("KPI full recompute %s (%d dirty cells cleared, %d periods)", run, cells, periods)

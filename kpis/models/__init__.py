@@ -1,5 +1,6 @@
 """KPI storage: dirty cells, daily rollups, period values, targets and role presets."""
 
+from kpis.models.calls import CallDay, CallTeam
 from kpis.models.cells import DirtyCell, Source
 from kpis.models.rollups import (
     COUNTER_FIELDS,
@@ -13,6 +14,8 @@ from kpis.models.targets import RolePreset, Target, TargetChange
 
 __all__ = [
     "COUNTER_FIELDS",
+    "CallDay",
+    "CallTeam",
     "DirtyCell",
     "KPIValue",
     "RepDay",

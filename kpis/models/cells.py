@@ -16,7 +16,8 @@ class Source(enum.IntFlag):
     (kpis/compute/periodic) of the periods holding the cell's day:
     - `COUNTERS`: only the daily counters (a booking, a rep cost, a contact's other meetings
       whose first-touch flag may change, a lead converted by an opportunity);
-    - `ACTIVITY`: the activities the rep owns on the day (+ calls_per_customer);
+    - `ACTIVITY`: the activities the rep owns on the day (calls_per_customer is kept with every
+      cell's rollups, whatever its bits: kpis/compute/periodic/call_days.py);
     - `LEAD`: the leads received by the rep on the day (+ lead_response_minutes);
     - `PIPELINE`: opportunities, stage moves, closed deals, accounts (+ days_in_stage,
       sales_cycle_days, open_opportunities, pipeline_value, churn_rate, repeat_purchase_rate).

@@ -306,6 +306,12 @@ def nightly_run() -> list[PeriodRange]:
     return periods_of(days, today=timezone.localdate(NOW))
 
 
+def current_run() -> list[PeriodRange]:
+    """The current week, month, quarter and year only (a nightly run with no pipeline write:
+    one snapshot moment, read from each opportunity's latest stage row)."""
+    return periods_of([], today=timezone.localdate(NOW))
+
+
 def weeks_and_months() -> list[PeriodRange]:
     """Some period types only (any list of periods can be asked for)."""
     return [p for p in full_run() if p.period.value in ("week", "month")]
@@ -316,7 +322,9 @@ def weeks_and_months() -> list[PeriodRange]:
 # ---------------------------------------------------------------------------
 @pytest.mark.parametrize("grouped_calls", [True, False], ids=["grouped", "flagged"])
 @pytest.mark.parametrize(
-    "run", [full_run, nightly_run, weeks_and_months], ids=["full", "nightly", "weeks-and-months"]
+    "run",
+    [full_run, nightly_run, current_run, weeks_and_months],
+    ids=["full", "nightly", "current", "weeks-and-months"],
 )
 def test_every_value_matches_the_definitions(org, run, grouped_calls):
     periods = run()

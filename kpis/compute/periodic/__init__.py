@@ -114,7 +114,8 @@ class Family:
 
 
 FAMILIES: tuple[Family, ...] = (
-    Family("calls", ("calls_per_customer",), Source.ACTIVITY),
+    # Kept with the cells' rollups (`call_days.py`), not recomputed per period by a run.
+    Family("calls", ("calls_per_customer",), 0),
     Family("lead_response", ("lead_response_minutes",), Source.LEAD),
     Family("days_in_stage", ("days_in_stage",), Source.PIPELINE),
     Family("sales_cycle", ("sales_cycle_days",), Source.PIPELINE),
@@ -154,7 +155,11 @@ def spread(bounds: list[Bounds]) -> float:
 
 
 def _compute(
-    family: str, bounds: list[Bounds], now: dt.datetime, grouped_calls: bool | None
+    family: str,
+    bounds: list[Bounds],
+    now: dt.datetime,
+    grouped_calls: bool | None,
+    calls_from_days: bool = False,
 ) -> int:
     """One family's statements for its periods (`bounds`, non-empty)."""
     day_lo, day_hi = min(b.start for b in bounds), max(b.end for b in bounds)
@@ -162,7 +167,9 @@ def _compute(
     if family == "calls":
         grouped = spread(bounds) <= GROUPED_MAX_SPREAD if grouped_calls is None else grouped_calls
         calls = [*common, days_cte(bounds) if grouped else types_cte(bounds)]
-        return calls_per_customer(calls, day_lo, day_hi, now, grouped=grouped)
+        return calls_per_customer(
+            calls, day_lo, day_hi, now, grouped=grouped, from_days=calls_from_days
+        )
     medians = {
         "lead_response": lead_response_minutes,
         "days_in_stage": days_in_stage,
@@ -185,6 +192,7 @@ def compute_period_values(
     now: dt.datetime,
     grouped_calls: bool | None = None,
     families: Mapping[str, Iterable[PeriodRange]] | None = None,
+    calls_from_days: bool = False,
 ) -> int:
     """Replace the stored non-additive KPI values (`CODES`) of `periods` for every rep, team and
     the organisation; returns the number of rows written. Runs in the caller's transaction.
@@ -192,7 +200,9 @@ def compute_period_values(
     `families` (name → periods, see `FAMILIES`) gives each family its own periods instead (an
     incremental run: an activity moves only calls_per_customer); families it leaves out are not
     touched. `grouped_calls` forces one of the two equivalent calls_per_customer statements
-    (tests); by default the family's spread picks the cheaper one."""
+    (tests); by default the family's spread picks the cheaper one. `calls_from_days` reads the
+    calls from the `CallDay` rows (a run keeps them; see `call_days.py`) instead of the
+    activities: the stored values then match the rows the next run adjusts them from."""
     if now.tzinfo is None:
         raise ValueError("`now` must be an aware datetime.")
     if families is None:
@@ -209,5 +219,5 @@ def compute_period_values(
     with transaction.atomic(savepoint=False):
         _delete({family.codes: bounds for family, bounds in chosen.items()})
         for family, bounds in chosen.items():
-            written += _compute(family.name, bounds, now, grouped_calls)
+            written += _compute(family.name, bounds, now, grouped_calls, calls_from_days)
     return written

@@ -22,9 +22,10 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib.auth import get_user_model
-from django.db.models import F, QuerySet
+from django.db.models import Count, F, QuerySet
 
 from activities.models import Activity
+from kpis.models import CallDay
 
 from .sql import (
     FLOAT,
@@ -46,21 +47,32 @@ from .sql import (
 GROUPED_MAX_SPREAD = 2.0
 
 
-def _calls(lo: dt.date, hi: dt.date) -> QuerySet:
+def call_rows() -> QuerySet:
     """Completed outbound calls with a company (services store a linked contact's, lead's or
-    opportunity's company on the activity), by owner and local day."""
-    return (
-        Activity.objects.filter(
-            status=Activity.Status.COMPLETED,
-            kind=Activity.Kind.CALL,
-            direction="outbound",
-            company__isnull=False,
-            occurred_day__gte=lo,
-            occurred_day__lt=hi,
-        )
-        .order_by()
-        .values(owner_=F("owner_id"), day_=F("occurred_day"), company_=F("company_id"))
+    opportunity's company on the activity)."""
+    return Activity.objects.filter(
+        status=Activity.Status.COMPLETED,
+        kind=Activity.Kind.CALL,
+        direction="outbound",
+        company__isnull=False,
     )
+
+
+def _calls(lo: dt.date, hi: dt.date, *, from_days: bool) -> QuerySet:
+    """The calls per (owner, local day, company) in [lo, hi): counted from the activities, or read
+    from the `CallDay` rows kept from them (`from_days`)."""
+    if from_days:
+        rows = CallDay.objects.filter(day__gte=lo, day__lt=hi).values(
+            owner_=F("rep_id"), day_=F("day"), company_=F("company_id"), n=F("calls")
+        )
+    else:
+        rows = (
+            call_rows()
+            .filter(occurred_day__gte=lo, occurred_day__lt=hi)
+            .values(owner_=F("owner_id"), day_=F("occurred_day"), company_=F("company_id"))
+            .annotate(n=Count("id"))
+        )
+    return rows.order_by()
 
 
 def _grouped() -> list[Cte]:
@@ -71,7 +83,7 @@ def _grouped() -> list[Cte]:
             # Counts as INTEGER: their SUMs are BIGINT, not NUMERIC, on PostgreSQL (several
             # times cheaper per row; a scope's calls to a company in a period fit in 32 bits).
             "SELECT f.owner_ AS owner_id, d.pid AS pid, f.company_ AS company_id, "
-            "CAST(COUNT(*) AS INTEGER) AS n "
+            "CAST(SUM(f.n) AS INTEGER) AS n "
             "FROM kpi_calls f JOIN kpi_days d ON d.day = f.day_ "
             "GROUP BY f.owner_, d.pid, f.company_",
             [],
@@ -129,14 +141,14 @@ def _flagged() -> list[Cte]:
     return [
         (
             "kpi_prev",
-            "SELECT f.owner_ AS owner_id, u.team_id AS team_id, f.day_ AS day, "  # noqa: S608
+            "SELECT f.owner_ AS owner_id, u.team_id AS team_id, f.day_ AS day, f.n AS n, "  # noqa: S608
             f"{previous} FROM kpi_calls f LEFT JOIN {user} u ON u.id = f.owner_",
             [],
         ),
         (
             "kpi_repday",
             "SELECT c.owner_id AS owner_id, c.team_id AS team_id, c.day AS day, "  # noqa: S608
-            f"CAST(COUNT(*) AS INTEGER) AS n, {new} FROM kpi_prev c "
+            f"CAST(SUM(c.n) AS INTEGER) AS n, {new} FROM kpi_prev c "
             "JOIN kpi_types t ON t.day = c.day "
             "GROUP BY c.owner_id, c.team_id, c.day",
             [],
@@ -154,10 +166,18 @@ def _flagged() -> list[Cte]:
 
 
 def calls_per_customer(
-    common: list[Cte], lo: dt.date, hi: dt.date, now: dt.datetime, *, grouped: bool
+    common: list[Cte],
+    lo: dt.date,
+    hi: dt.date,
+    now: dt.datetime,
+    *,
+    grouped: bool,
+    from_days: bool = False,
 ) -> int:
-    """`common` holds `kpi_days` when `grouped`, else `kpi_types`."""
-    ctes = [*common, orm_cte("kpi_calls", _calls(lo, hi)), *(_grouped() if grouped else _flagged())]
+    """`common` holds `kpi_days` when `grouped`, else `kpi_types`; `from_days` reads the calls
+    from the `CallDay` rows instead of the activities."""
+    calls = orm_cte("kpi_calls", _calls(lo, hi, from_days=from_days))
+    ctes = [*common, calls, *(_grouped() if grouped else _flagged())]
     select = (
         f"SELECT {period_columns(param('text'))}, '', "  # noqa: S608
         f"CAST(c.calls AS {FLOAT}) / c.companies, CAST(c.calls AS {FLOAT}), "
