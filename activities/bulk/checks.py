@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -15,17 +15,38 @@ from activities.models import Activity
 if TYPE_CHECKING:
     pass
 from activities.bulk.conditions import _evaluable, _evaluable_q, _fields_of, _holds
-from activities.bulk.fields import FOREIGN_KEYS
+from activities.bulk.fields import DEFAULTS, FOREIGN_KEYS
 
 _FK_NAMES = frozenset(f.name for f in FOREIGN_KEYS)
 
 
-def _clean(activity: Activity) -> dict[str, list[ValidationError]]:
-    """`clean_fields` (foreign keys: only the null checks; existence is checked in bulk),
-    `clean` and `validate_unique`, as `full_clean` runs them."""
-    found: dict[str, list[ValidationError]] = {}
+def _passes_clean(name: str, value: Any) -> bool:
     try:
-        activity.clean_fields(exclude=_FK_NAMES)
+        Activity._meta.get_field(name).clean(value, None)
+    except ValidationError:
+        return False
+    return True
+
+
+# The arguments whose default passes its field's checks (a constant: checked once, here).
+_VALID_DEFAULTS = frozenset(
+    name for name, value in DEFAULTS.items() if name not in _FK_NAMES and _passes_clean(name, value)
+)
+
+
+def _clean(
+    activity: Activity, *, given: Collection[str] = (), trusted: Collection[str] = ()
+) -> dict[str, list[ValidationError]]:
+    """`clean_fields` (foreign keys: only the null checks; existence is checked in bulk),
+    `clean` and `validate_unique`, as `full_clean` runs them.
+
+    `clean_fields` skips what cannot fail: the arguments not `given`, whose default is valid,
+    and the `trusted` ones, whose values the caller already checked with the model field's own
+    checks (the API's ModelSerializer fields, built from these model fields)."""
+    found: dict[str, list[ValidationError]] = {}
+    exclude = _FK_NAMES | (_VALID_DEFAULTS - set(given)) | set(trusted)
+    try:
+        activity.clean_fields(exclude=exclude)
     except ValidationError as error:
         found = error.update_error_dict(found)
     for field in FOREIGN_KEYS:

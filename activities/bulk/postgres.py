@@ -105,13 +105,14 @@ def _insert_rows(objs: Sequence[models.Model], *, using: str) -> None:
     rows = []
     for obj in objs:
         obj._prepare_related_fields_for_save(operation_name="bulk_create")
-        values = [_json_ready(value) for value in _values(obj, fields, connection)]
-        rows.append(dict(zip(names, values, strict=True)))
+        rows.append(dict(zip(names, _values(obj, fields, connection), strict=True)))
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({columns}) SELECT {columns} "  # noqa: S608 (names only)
             f"FROM json_populate_recordset(NULL::{table}, %s::json) RETURNING {pk}",
-            [json.dumps(rows)],
+            # Strings, numbers, booleans and None are encoded in C; `_json_ready` is called
+            # only for the few other values (times, dates, JSON fields) of each row.
+            [json.dumps(rows, default=_json_ready)],
         )
         for obj, (new_pk,) in zip(objs, cursor.fetchall(), strict=True):
             obj.pk = new_pk
@@ -120,15 +121,17 @@ def _insert_rows(objs: Sequence[models.Model], *, using: str) -> None:
 
 
 def _json_ready(value: Any) -> Any:
-    """A database parameter as JSON whose text PostgreSQL reads back as the same value."""
-    if value is None or isinstance(value, str | bool | int):
-        return value
+    """A database parameter that is no JSON type as JSON whose text PostgreSQL reads back as the
+    same value (`json.dumps`'s `default`: strings, numbers, booleans and None never get here)."""
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, Jsonb):  # A JSONField's value, with the field's encoder.
-        return json.loads(value.dumps(value.obj)) if value.dumps else value.obj
+        if value.dumps is json.dumps or not value.dumps:
+            # The same encoder as the rows': encoded in place, not encoded and decoded first.
+            return value.obj
+        return json.loads(value.dumps(value.obj))
     raise TypeError(f"No JSON form for {type(value).__name__}")
 
 

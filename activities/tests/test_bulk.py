@@ -11,6 +11,7 @@ from django.db.models import Q
 from activities.bulk import ActivityBatchError, activities_log_bulk
 from activities.bulk.conditions import _holds
 from activities.models import Activity, ActivityChange
+from activities.serializers import ActivitySerializer
 from activities.services import activity_log
 from kpis.models import DirtyCell, Source
 from people.models import User
@@ -247,3 +248,30 @@ def test_the_queries_do_not_grow_with_the_number_of_items(people, django_assert_
 )
 def test_conditions_are_evaluated_with_sql_three_valued_logic(condition, fields, expected):
     assert _holds(condition, Activity(**fields)) is expected
+
+
+def test_fields_the_caller_checked_skip_clean_fields_and_the_others_are_still_checked(people):
+    # The API passes its ModelSerializer's fields as `checked_fields`; anything else a caller
+    # sends (here the declared external id) is cleaned as `activity_log` cleans it.
+    rep, _sdr = people
+    checked = ActivitySerializer().model_checked_fields()
+    item = {"owner": rep, "kind": "call", "outcome": "connected", "external_id": "x" * 101}
+    with pytest.raises(ValidationError) as single:
+        activity_log(**item)
+
+    with pytest.raises(ActivityBatchError) as batch:
+        activities_log_bulk(items=[item], checked_fields=checked)
+    with pytest.raises(ActivityBatchError) as one:
+        activities_log_bulk(
+            items=[item], rows_read=True, unique_on_insert=True, checked_fields=checked
+        )
+
+    assert batch.value.errors[0].message_dict == single.value.message_dict
+    assert one.value.errors[0].message_dict == single.value.message_dict
+    # Cross-field rules are the constraints': still checked for checked fields.
+    with pytest.raises(ActivityBatchError) as mixed:
+        activities_log_bulk(
+            items=[{"owner": rep, "kind": "email", "outcome": "busy"}], checked_fields=checked
+        )
+    assert "outcome" not in mixed.value.errors[0].message_dict
+    assert mixed.value.errors[0].messages == ["Call outcome and duration apply to calls only."]

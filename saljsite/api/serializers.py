@@ -83,6 +83,27 @@ class ServiceSerializer(serializers.ModelSerializer):
             cls._built_fields = fields
         return {name: _unbound_copy(field) for name, field in fields.items()}
 
+    def model_checked_fields(self) -> frozenset[str]:
+        """The writable fields ModelSerializer built from the model field of the same name (not
+        declared here): they carry that field's checks (choices, max_length, null and blank,
+        its validators), so a value they accepted passes the model field's `clean` too and a
+        service need not clean it again. Computed once per class."""
+        cls = type(self)
+        found = cls.__dict__.get("_model_checked")
+        if found is None:
+            self.get_fields()  # Builds the class's fields once.
+            model_fields = {field.name for field in self.Meta.model._meta.concrete_fields}
+            found = frozenset(
+                name
+                for name, field in cls._built_fields.items()
+                if name not in self._declared_fields
+                and name in model_fields
+                and not field.read_only
+                and field.source in (None, name)
+            )
+            cls._model_checked = found
+        return found
+
     def get_extra_kwargs(self) -> dict[str, dict[str, Any]]:
         extra = copy.deepcopy(super().get_extra_kwargs())
         for name, text in getattr(self.Meta, "descriptions", {}).items():
@@ -154,10 +175,18 @@ def resolve_ids(entries: Sequence[tuple[ServiceSerializer, dict[str, Any]]]) -> 
     default_scopes: dict[type[models.Model], QuerySet] = {}
     wanted: dict[int, tuple[QuerySet, set[int]]] = {}
     asked: list[list[tuple[str, IdField, QuerySet, int]]] = []
+    id_fields: dict[int, list[tuple[str, IdField]]] = {}  # By serializer (a batch shares one).
     for serializer, attrs in entries:
         mine = []
-        for name, field in serializer.fields.items():
-            if not isinstance(field, IdField) or field.read_only or attrs.get(field.source) is None:
+        fields = id_fields.get(id(serializer))
+        if fields is None:
+            fields = id_fields[id(serializer)] = [
+                (name, field)
+                for name, field in serializer.fields.items()
+                if isinstance(field, IdField) and not field.read_only
+            ]
+        for name, field in fields:
+            if attrs.get(field.source) is None:
                 continue
             pk = attrs[field.source]
             if serializer.instance is not None and pk == serializer._stored(name):
