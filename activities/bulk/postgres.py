@@ -162,9 +162,47 @@ def _insert_sql(
     return found
 
 
+# Django's own field classes (exactly these: a subclass may prepare differently) whose
+# `get_db_prep_save` gives back a value of these exact types unchanged (`to_python` or `bool()`
+# of it is itself; integers are wrapped by the PostgreSQL backend, so only their None);
+# pinned by a test.
+_TEXT = frozenset({str, type(None)})
+_INTEGER = frozenset({type(None)})
+_UNCHANGED: dict[type[models.Field], frozenset[type]] = {
+    models.CharField: _TEXT,
+    models.TextField: _TEXT,
+    models.IntegerField: _INTEGER,
+    models.PositiveIntegerField: _INTEGER,
+    models.BigIntegerField: _INTEGER,
+    models.AutoField: _INTEGER,
+    models.BigAutoField: _INTEGER,
+    models.BooleanField: frozenset({bool, type(None)}),
+}
+_PLAIN_TYPES: dict[models.Field, frozenset[type]] = {}
+
+
+def _plain_types(field: models.Field) -> frozenset[type]:
+    """The value types `field` stores as they are (none for other fields)."""
+    found = _PLAIN_TYPES.get(field)
+    if found is None:
+        if type(field) is models.ForeignKey:  # As its target field (an integer id).
+            found = _UNCHANGED.get(type(field.target_field), frozenset())
+        else:
+            found = _UNCHANGED.get(type(field), frozenset())
+        _PLAIN_TYPES[field] = found
+    return found
+
+
 def _values(
     obj: models.Model, fields: list[models.Field], connection: BaseDatabaseWrapper
 ) -> list[Any]:
     """The row's parameters as `SQLInsertCompiler` prepares them (`pre_save` fills the
-    `auto_now` times on the instance too)."""
-    return [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
+    `auto_now` times on the instance too); a plain value that preparing would give back as it
+    is (`_plain_types`) is taken as it is."""
+    values = []
+    for field in fields:
+        value = field.pre_save(obj, True)
+        if type(value) not in _plain_types(field):
+            value = field.get_db_prep_save(value, connection)
+        values.append(value)
+    return values

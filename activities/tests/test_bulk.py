@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from unittest import mock
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import Q
 
 from activities.bulk import ActivityBatchError, activities_log_bulk
 from activities.bulk.conditions import _holds
+from activities.bulk.postgres import _insert_sql, _values
 from activities.models import Activity, ActivityChange
 from activities.serializers import ActivitySerializer
 from activities.services import activity_log
@@ -275,3 +278,30 @@ def test_fields_the_caller_checked_skip_clean_fields_and_the_others_are_still_ch
         )
     assert "outcome" not in mixed.value.errors[0].message_dict
     assert mixed.value.errors[0].messages == ["Call outcome and duration apply to calls only."]
+
+
+def test_row_values_are_what_the_orm_prepares(people):
+    # `_values` takes plain strings, integers and booleans as they are: the same parameters
+    # as each field's `get_db_prep_save` (the rows `_insert_one` and `_insert_rows` write).
+    rep, sdr = people
+    at = dt.datetime(2025, 3, 10, 12, tzinfo=UTC)
+    objs = []
+    for item in varied_items(rep, sdr):
+        activity = Activity(**{**item, "status": str(item.get("status", "completed"))})
+        activity.occurred_day = activity.booked_day = dt.date(2025, 3, 10)
+        objs.append(activity)
+    objs.append(Activity(owner=rep, kind=Activity.Kind.CALL, duration_seconds=0, replied=False))
+    objs.append(ActivityChange(activity_id_ref=7, action="created", changed_by=sdr, after={}))
+    with mock.patch("django.utils.timezone.now", return_value=at):
+        for obj in objs:
+            fields = _insert_sql(type(obj), connection)[1]
+            expected = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+            got = _values(obj, fields, connection)
+            assert list(map(_param, got)) == list(map(_param, expected)), obj
+
+
+def _param(value: object) -> tuple:
+    """A parameter, comparable: psycopg's JSON wrapper by what it wraps and how it encodes."""
+    if type(value).__name__ == "Jsonb":
+        return (type(value), value.obj, value.dumps)
+    return (type(value), value)
