@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import operator
 from collections import defaultdict
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -14,7 +15,7 @@ from activities.models import Activity
 
 if TYPE_CHECKING:
     pass
-from activities.bulk.conditions import _evaluable, _evaluable_q, _fields_of, _holds
+from activities.bulk.conditions import Truth, _evaluable, _evaluable_q, _fields_of, _holds
 from activities.bulk.fields import DEFAULTS, FOREIGN_KEYS
 
 _FK_NAMES = frozenset(f.name for f in FOREIGN_KEYS)
@@ -125,25 +126,52 @@ def _read_row(activity: Activity, field: models.ForeignKey) -> bool:
 def _check_constraints(checked: list[tuple[int, Activity, dict]], *, unique: bool = True) -> None:
     """Every model constraint, for the fields that passed their checks (as `full_clean`); the
     unique ones only with `unique`."""
-    for constraint in Activity._meta.constraints:
+    excluded = [_excluded(found) for _index, _activity, found in checked]
+    for constraint, fields, values in _constraint_plan():
         if isinstance(constraint, models.UniqueConstraint):
             if unique:
                 _check_unique(constraint, checked)
             continue
-        evaluable = _evaluable(constraint)
-        fields = _fields_of(constraint.condition) if evaluable else set()
-        for _index, activity, found in checked:
-            exclude = _excluded(found)
-            if evaluable:
+        # A condition's truth depends only on the values of the fields it reads: items of a
+        # batch that share them (a telephony sync's calls) share the answer.
+        truths: dict[Any, Truth] = {}
+        for (_index, activity, found), exclude in zip(checked, excluded, strict=True):
+            if values is not None:
                 if fields & exclude:
                     continue  # Django skips a constraint over a field that failed its checks.
-                if _holds(constraint.condition, activity) is False:
+                key = values(activity)
+                try:
+                    truth = truths.get(key, truths)
+                except TypeError:  # A value that cannot be a key (it failed no check).
+                    truth = _holds(constraint.condition, activity)
+                if truth is truths:
+                    truth = truths[key] = _holds(constraint.condition, activity)
+                if truth is False:
                     found.setdefault(NON_FIELD_ERRORS, []).append(_violation(constraint))
             else:  # An expression Python cannot evaluate: the database checks it.
                 try:
                     constraint.validate(Activity, activity, exclude=exclude)
                 except ValidationError as error:
                     found.setdefault(NON_FIELD_ERRORS, []).extend(error.error_list)
+
+
+_PLAN: list[tuple[models.BaseConstraint, frozenset[str], Callable[[Activity], Any] | None]] = []
+
+
+def _constraint_plan() -> list[
+    tuple[models.BaseConstraint, frozenset[str], Callable[[Activity], Any] | None]
+]:
+    """Each constraint with the fields its condition reads and a getter of their values (None:
+    Python cannot evaluate it); built once."""
+    if not _PLAN:
+        for constraint in Activity._meta.constraints:
+            if isinstance(constraint, models.CheckConstraint) and _evaluable(constraint):
+                fields = _fields_of(constraint.condition)
+                attnames = sorted(Activity._meta.get_field(name).attname for name in fields)
+                _PLAN.append((constraint, fields, operator.attrgetter(*attnames)))
+            else:
+                _PLAN.append((constraint, frozenset(), None))
+    return _PLAN
 
 
 def _violation(constraint: models.BaseConstraint) -> ValidationError:

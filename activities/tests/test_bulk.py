@@ -305,3 +305,21 @@ def _param(value: object) -> tuple:
     if type(value).__name__ == "Jsonb":
         return (type(value), value.obj, value.dumps)
     return (type(value), value)
+
+
+def test_items_sharing_a_constraints_values_share_its_verdict_each_reported(people):
+    rep, _sdr = people
+    bad = {"owner": rep, "kind": "call", "mode": "digital"}
+    good = {"owner": rep, "kind": "call", "duration_seconds": 30}
+    items = [bad, good, dict(bad), dict(good), {**bad, "duration_seconds": -1}]
+
+    with pytest.raises(ActivityBatchError) as batch:
+        activities_log_bulk(items=items)
+
+    assert list(batch.value.errors) == [0, 2, 4]
+    mode_only = ["Mode (in person / remote) applies to meetings and demos only."]
+    assert batch.value.errors[0].messages == batch.value.errors[2].messages == mode_only
+    assert batch.value.errors[4].message_dict == {
+        "duration_seconds": ["Ensure this value is greater than or equal to 0."],
+        "__all__": mode_only,
+    }
