@@ -155,22 +155,24 @@ def _check_constraints(checked: list[tuple[int, Activity, dict]], *, unique: boo
                     found.setdefault(NON_FIELD_ERRORS, []).extend(error.error_list)
 
 
-_PLAN: list[tuple[models.BaseConstraint, frozenset[str], Callable[[Activity], Any] | None]] = []
+_Plan = list[tuple[models.BaseConstraint, frozenset[str], Callable[[Activity], Any] | None]]
+_PLAN: _Plan = []
 
 
-def _constraint_plan() -> list[
-    tuple[models.BaseConstraint, frozenset[str], Callable[[Activity], Any] | None]
-]:
+def _constraint_plan() -> _Plan:
     """Each constraint with the fields its condition reads and a getter of their values (None:
-    Python cannot evaluate it); built once."""
+    Python cannot evaluate it); built once (by whichever thread comes first: complete, then
+    published in one step)."""
     if not _PLAN:
+        plan: _Plan = []
         for constraint in Activity._meta.constraints:
             if isinstance(constraint, models.CheckConstraint) and _evaluable(constraint):
                 fields = _fields_of(constraint.condition)
                 attnames = sorted(Activity._meta.get_field(name).attname for name in fields)
-                _PLAN.append((constraint, fields, operator.attrgetter(*attnames)))
+                plan.append((constraint, fields, operator.attrgetter(*attnames)))
             else:
-                _PLAN.append((constraint, frozenset(), None))
+                plan.append((constraint, frozenset(), None))
+        _PLAN[:] = plan
     return _PLAN
 
 
