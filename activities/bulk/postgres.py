@@ -178,19 +178,15 @@ _UNCHANGED: dict[type[models.Field], frozenset[type]] = {
     models.BigAutoField: _INTEGER,
     models.BooleanField: frozenset({bool, type(None)}),
 }
-_PLAIN_TYPES: dict[models.Field, frozenset[type]] = {}
+# By the (cached, never freed) field list of `_insert_sql`: each field's plain types, in order.
+_PLAIN_TYPES: dict[int, tuple[list[models.Field], list[frozenset[type]]]] = {}
 
 
 def _plain_types(field: models.Field) -> frozenset[type]:
     """The value types `field` stores as they are (none for other fields)."""
-    found = _PLAIN_TYPES.get(field)
-    if found is None:
-        if type(field) is models.ForeignKey:  # As its target field (an integer id).
-            found = _UNCHANGED.get(type(field.target_field), frozenset())
-        else:
-            found = _UNCHANGED.get(type(field), frozenset())
-        _PLAIN_TYPES[field] = found
-    return found
+    if type(field) is models.ForeignKey:  # As its target field (an integer id).
+        return _UNCHANGED.get(type(field.target_field), frozenset())
+    return _UNCHANGED.get(type(field), frozenset())
 
 
 def _values(
@@ -199,10 +195,13 @@ def _values(
     """The row's parameters as `SQLInsertCompiler` prepares them (`pre_save` fills the
     `auto_now` times on the instance too); a plain value that preparing would give back as it
     is (`_plain_types`) is taken as it is."""
+    entry = _PLAIN_TYPES.get(id(fields))
+    if entry is None or entry[0] is not fields:
+        entry = _PLAIN_TYPES[id(fields)] = (fields, [_plain_types(field) for field in fields])
     values = []
-    for field in fields:
+    for field, plain in zip(fields, entry[1], strict=True):
         value = field.pre_save(obj, True)
-        if type(value) not in _plain_types(field):
+        if type(value) not in plain:
             value = field.get_db_prep_save(value, connection)
         values.append(value)
     return values
