@@ -50,7 +50,7 @@ def _clean(
         activity.clean_fields(exclude=exclude)
     except ValidationError as error:
         found = error.update_error_dict(found)
-    for field in FOREIGN_KEYS:
+    for field in _NOT_NULLABLE_KEYS:
         if getattr(activity, field.attname) is None:
             try:
                 field.clean(None, activity)  # Null or blank: no query.
@@ -60,11 +60,23 @@ def _clean(
         activity.clean()
     except ValidationError as error:
         found = error.update_error_dict(found)
-    try:
-        activity.validate_unique(exclude=_excluded(found))
-    except ValidationError as error:
-        found = error.update_error_dict(found)
+    if activity.pk is not None or not _ONLY_PK_UNIQUE:
+        try:
+            activity.validate_unique(exclude=_excluded(found))
+        except ValidationError as error:
+            found = error.update_error_dict(found)
     return found
+
+
+# A None of a key that is null and blank passes its `clean` (no choices, no validator runs on
+# an empty value): only the others' None is checked.
+_NOT_NULLABLE_KEYS = tuple(f for f in FOREIGN_KEYS if not (f.null and f.blank))
+# `validate_unique` checks unique fields and `unique_for_date` (constraints are checked apart):
+# when the id is the only one, a new row (no id yet) has nothing to check.
+_ONLY_PK_UNIQUE = Activity()._get_unique_checks() == (
+    [(Activity, (Activity._meta.pk.name,))],
+    [],
+)
 
 
 def _excluded(found: Mapping[str, Any]) -> set[str]:

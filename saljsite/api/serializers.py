@@ -112,15 +112,15 @@ class ServiceSerializer(serializers.ModelSerializer):
         without a default that the object leaves out: DRF would visit each only to raise and
         catch `SkipField` (14 of an activity's 19 fields for a typical call)."""
         given = self.__dict__.get("_given")
-        for field in self.fields.values():
-            if field.read_only:
-                continue
-            if (
-                given is not None
-                and field.field_name not in given
-                and not field.required
-                and field.default is empty
-            ):
+        writable = self.__dict__.get("_writable")
+        if writable is None:  # Once per instance (a batch validates all its items with one).
+            writable = self._writable = [
+                (field, not field.required and field.default is empty)
+                for field in self.fields.values()
+                if not field.read_only
+            ]
+        for field, optional in writable:
+            if optional and given is not None and field.field_name not in given:
                 continue
             yield field
 
