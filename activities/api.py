@@ -111,16 +111,21 @@ def check_people(actor: Actor, data: dict[str, Any], activity: Activity | None =
         )
 
 
-def _log_one(item: dict[str, Any], *, changed_by: User) -> Activity:
+def _log_one(item: dict[str, Any], *, changed_by: User, checked_fields: frozenset[str]) -> Activity:
     """`activity_log` through its set-based twin: the same checks, rows, history and dirty cells
     (pinned by activities/tests/test_bulk.py), without a query per model constraint.
 
     The linked rows were read by the serializer (the owner is the caller or was read too), and
     a taken external id is found by the INSERT (`IntegrityError`, answered with the stored
-    activity by `IdempotentCreateMixin`): no query checks either again."""
+    activity by `IdempotentCreateMixin`): no query checks either again. The `checked_fields`
+    passed the serializer, whose checks are their model fields' (not cleaned again)."""
     try:
         return activities_log_bulk(
-            items=[item], changed_by=changed_by, rows_read=True, unique_on_insert=True
+            items=[item],
+            changed_by=changed_by,
+            rows_read=True,
+            unique_on_insert=True,
+            checked_fields=checked_fields,
         )[0]
     except ActivityBatchError as error:
         raise error.errors[0] from None
@@ -128,7 +133,9 @@ def _log_one(item: dict[str, Any], *, changed_by: User) -> Activity:
 
 def log_kwargs(data: dict[str, Any], *, caller: User) -> dict[str, Any]:
     """`activity_log`'s arguments for a create: the caller is the default owner; a booking
-    without a status is planned, booked now and by default happens now (as `activity_book`)."""
+    without a status is planned, booked now and by default happens now (as `activity_book`).
+    What it sets (a valid status, the time now) passes the model's checks as the serializer's
+    values do."""
     data = dict(data)
     data.setdefault("owner", caller)
     if (
@@ -160,6 +167,7 @@ class ActivityViewSet(IdempotentCreateMixin, ScopedQuerysetMixin, viewsets.Model
             serializer.instance = _log_one(
                 log_kwargs(data, caller=self.request.user),
                 changed_by=self.request.user,  # The author in the activity's history.
+                checked_fields=serializer.model_checked_fields(),
             )
 
     def perform_update(self, serializer: ActivitySerializer) -> None:
@@ -253,6 +261,7 @@ class ActivityViewSet(IdempotentCreateMixin, ScopedQuerysetMixin, viewsets.Model
                 items=[log_kwargs(valid[index], caller=user) for index in new],
                 changed_by=user,
                 rows_read=True,  # Resolved by `resolve_ids` above, or the caller.
+                checked_fields=shared.model_checked_fields(),
             )
         except ActivityBatchError as error:
             meta = ActivitySerializer.Meta

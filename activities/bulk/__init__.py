@@ -14,7 +14,7 @@ constraints in Python), `cells` (dirty KPI cells), `postgres` (one-statement cre
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
@@ -56,6 +56,7 @@ def activities_log_bulk(
     changed_by: User | None = None,
     rows_read: bool = False,
     unique_on_insert: bool = False,
+    checked_fields: Collection[str] = (),
 ) -> list[Activity]:
     """Log every item as `activity_log(**item, changed_by=changed_by)` would, all or none; the
     number of queries does not grow with the number of items.
@@ -67,6 +68,8 @@ def activities_log_bulk(
     INSERT, which then raises `IntegrityError` rather than a `ValidationError` (the API answers
     a taken external id with the stored activity either way). In both cases the database's keys
     still hold, as they do against a row deleted or stored between a check and the insert.
+    `checked_fields` — these items' values passed their model fields' own checks already (the
+    API's ModelSerializer fields, built from the model fields): `clean_fields` skips them.
 
     With both, one item and PostgreSQL, the activity, its history row and its dirty cells are
     written by one statement (`_insert_one`): atomic by itself, no transaction round trips.
@@ -74,12 +77,16 @@ def activities_log_bulk(
     if unique_on_insert and rows_read and len(items) == 1:
         alias = router.db_for_write(Activity)
         if connections[alias].vendor == "postgresql":
-            activities = _checked(items, rows_read=True, unique=False)
+            activities = _checked(items, rows_read=True, unique=False, trusted=checked_fields)
             if _self_contained(activities[0]):
                 _insert_one(activities[0], changed_by=changed_by, using=alias)
                 return activities
     return _log_in_transaction(
-        items=items, changed_by=changed_by, rows_read=rows_read, unique=not unique_on_insert
+        items=items,
+        changed_by=changed_by,
+        rows_read=rows_read,
+        unique=not unique_on_insert,
+        trusted=checked_fields,
     )
 
 
@@ -90,8 +97,9 @@ def _log_in_transaction(
     changed_by: User | None,
     rows_read: bool,
     unique: bool,
+    trusted: Collection[str],
 ) -> list[Activity]:
-    activities = _checked(items, rows_read=rows_read, unique=unique)
+    activities = _checked(items, rows_read=rows_read, unique=unique, trusted=trusted)
     if not activities:
         return []
     alias = router.db_for_write(Activity)
@@ -124,7 +132,11 @@ def _log_in_transaction(
 
 
 def _checked(
-    items: Sequence[Mapping[str, Any]], *, rows_read: bool, unique: bool
+    items: Sequence[Mapping[str, Any]],
+    *,
+    rows_read: bool,
+    unique: bool,
+    trusted: Collection[str] = (),
 ) -> list[Activity]:
     """The items as unsaved activities, company inferred, local days set and every check
     passed; else `ActivityBatchError` with every item's errors."""
@@ -141,7 +153,7 @@ def _checked(
             continue
         activity.occurred_day = local_day(activity.occurred_at)
         activity.booked_day = local_day(activity.booked_at)
-        checked.append((index, activity, _clean(activity)))
+        checked.append((index, activity, _clean(activity, given=items[index], trusted=trusted)))
     _check_foreign_keys(checked, rows_read=rows_read)
     _check_constraints(checked, unique=unique)
     for index, _activity, found in checked:

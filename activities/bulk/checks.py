@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import operator
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -14,21 +15,42 @@ from activities.models import Activity
 
 if TYPE_CHECKING:
     pass
-from activities.bulk.conditions import _evaluable, _evaluable_q, _fields_of, _holds
-from activities.bulk.fields import FOREIGN_KEYS
+from activities.bulk.conditions import Truth, _evaluable, _evaluable_q, _fields_of, _holds
+from activities.bulk.fields import DEFAULTS, FOREIGN_KEYS
 
 _FK_NAMES = frozenset(f.name for f in FOREIGN_KEYS)
 
 
-def _clean(activity: Activity) -> dict[str, list[ValidationError]]:
-    """`clean_fields` (foreign keys: only the null checks; existence is checked in bulk),
-    `clean` and `validate_unique`, as `full_clean` runs them."""
-    found: dict[str, list[ValidationError]] = {}
+def _passes_clean(name: str, value: Any) -> bool:
     try:
-        activity.clean_fields(exclude=_FK_NAMES)
+        Activity._meta.get_field(name).clean(value, None)
+    except ValidationError:
+        return False
+    return True
+
+
+# The arguments whose default passes its field's checks (a constant: checked once, here).
+_VALID_DEFAULTS = frozenset(
+    name for name, value in DEFAULTS.items() if name not in _FK_NAMES and _passes_clean(name, value)
+)
+
+
+def _clean(
+    activity: Activity, *, given: Collection[str] = (), trusted: Collection[str] = ()
+) -> dict[str, list[ValidationError]]:
+    """`clean_fields` (foreign keys: only the null checks; existence is checked in bulk),
+    `clean` and `validate_unique`, as `full_clean` runs them.
+
+    `clean_fields` skips what cannot fail: the arguments not `given`, whose default is valid,
+    and the `trusted` ones, whose values the caller already checked with the model field's own
+    checks (the API's ModelSerializer fields, built from these model fields)."""
+    found: dict[str, list[ValidationError]] = {}
+    exclude = _FK_NAMES | (_VALID_DEFAULTS - set(given)) | set(trusted)
+    try:
+        activity.clean_fields(exclude=exclude)
     except ValidationError as error:
         found = error.update_error_dict(found)
-    for field in FOREIGN_KEYS:
+    for field in _NOT_NULLABLE_KEYS:
         if getattr(activity, field.attname) is None:
             try:
                 field.clean(None, activity)  # Null or blank: no query.
@@ -38,11 +60,23 @@ def _clean(activity: Activity) -> dict[str, list[ValidationError]]:
         activity.clean()
     except ValidationError as error:
         found = error.update_error_dict(found)
-    try:
-        activity.validate_unique(exclude=_excluded(found))
-    except ValidationError as error:
-        found = error.update_error_dict(found)
+    if activity.pk is not None or not _ONLY_PK_UNIQUE:
+        try:
+            activity.validate_unique(exclude=_excluded(found))
+        except ValidationError as error:
+            found = error.update_error_dict(found)
     return found
+
+
+# A None of a key that is null and blank passes its `clean` (no choices, no validator runs on
+# an empty value): only the others' None is checked.
+_NOT_NULLABLE_KEYS = tuple(f for f in FOREIGN_KEYS if not (f.null and f.blank))
+# `validate_unique` checks unique fields and `unique_for_date` (constraints are checked apart):
+# when the id is the only one, a new row (no id yet) has nothing to check.
+_ONLY_PK_UNIQUE = Activity()._get_unique_checks() == (
+    [(Activity, (Activity._meta.pk.name,))],
+    [],
+)
 
 
 def _excluded(found: Mapping[str, Any]) -> set[str]:
@@ -104,25 +138,54 @@ def _read_row(activity: Activity, field: models.ForeignKey) -> bool:
 def _check_constraints(checked: list[tuple[int, Activity, dict]], *, unique: bool = True) -> None:
     """Every model constraint, for the fields that passed their checks (as `full_clean`); the
     unique ones only with `unique`."""
-    for constraint in Activity._meta.constraints:
+    excluded = [_excluded(found) for _index, _activity, found in checked]
+    for constraint, fields, values in _constraint_plan():
         if isinstance(constraint, models.UniqueConstraint):
             if unique:
                 _check_unique(constraint, checked)
             continue
-        evaluable = _evaluable(constraint)
-        fields = _fields_of(constraint.condition) if evaluable else set()
-        for _index, activity, found in checked:
-            exclude = _excluded(found)
-            if evaluable:
+        # A condition's truth depends only on the values of the fields it reads: items of a
+        # batch that share them (a telephony sync's calls) share the answer.
+        truths: dict[Any, Truth] = {}
+        for (_index, activity, found), exclude in zip(checked, excluded, strict=True):
+            if values is not None:
                 if fields & exclude:
                     continue  # Django skips a constraint over a field that failed its checks.
-                if _holds(constraint.condition, activity) is False:
+                key = values(activity)
+                try:
+                    truth = truths.get(key, truths)
+                except TypeError:  # A value that cannot be a key (it failed no check).
+                    truth = _holds(constraint.condition, activity)
+                if truth is truths:
+                    truth = truths[key] = _holds(constraint.condition, activity)
+                if truth is False:
                     found.setdefault(NON_FIELD_ERRORS, []).append(_violation(constraint))
             else:  # An expression Python cannot evaluate: the database checks it.
                 try:
                     constraint.validate(Activity, activity, exclude=exclude)
                 except ValidationError as error:
                     found.setdefault(NON_FIELD_ERRORS, []).extend(error.error_list)
+
+
+_Plan = list[tuple[models.BaseConstraint, frozenset[str], Callable[[Activity], Any] | None]]
+_PLAN: _Plan = []
+
+
+def _constraint_plan() -> _Plan:
+    """Each constraint with the fields its condition reads and a getter of their values (None:
+    Python cannot evaluate it); built once (by whichever thread comes first: complete, then
+    published in one step)."""
+    if not _PLAN:
+        plan: _Plan = []
+        for constraint in Activity._meta.constraints:
+            if isinstance(constraint, models.CheckConstraint) and _evaluable(constraint):
+                fields = _fields_of(constraint.condition)
+                attnames = sorted(Activity._meta.get_field(name).attname for name in fields)
+                plan.append((constraint, fields, operator.attrgetter(*attnames)))
+            else:
+                plan.append((constraint, frozenset(), None))
+        _PLAN[:] = plan
+    return _PLAN
 
 
 def _violation(constraint: models.BaseConstraint) -> ValidationError:

@@ -105,13 +105,14 @@ def _insert_rows(objs: Sequence[models.Model], *, using: str) -> None:
     rows = []
     for obj in objs:
         obj._prepare_related_fields_for_save(operation_name="bulk_create")
-        values = [_json_ready(value) for value in _values(obj, fields, connection)]
-        rows.append(dict(zip(names, values, strict=True)))
+        rows.append(dict(zip(names, _values(obj, fields, connection), strict=True)))
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({columns}) SELECT {columns} "  # noqa: S608 (names only)
             f"FROM json_populate_recordset(NULL::{table}, %s::json) RETURNING {pk}",
-            [json.dumps(rows)],
+            # Strings, numbers, booleans and None are encoded in C; `_json_ready` is called
+            # only for the few other values (times, dates, JSON fields) of each row.
+            [json.dumps(rows, default=_json_ready)],
         )
         for obj, (new_pk,) in zip(objs, cursor.fetchall(), strict=True):
             obj.pk = new_pk
@@ -120,15 +121,17 @@ def _insert_rows(objs: Sequence[models.Model], *, using: str) -> None:
 
 
 def _json_ready(value: Any) -> Any:
-    """A database parameter as JSON whose text PostgreSQL reads back as the same value."""
-    if value is None or isinstance(value, str | bool | int):
-        return value
+    """A database parameter that is no JSON type as JSON whose text PostgreSQL reads back as the
+    same value (`json.dumps`'s `default`: strings, numbers, booleans and None never get here)."""
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, Jsonb):  # A JSONField's value, with the field's encoder.
-        return json.loads(value.dumps(value.obj)) if value.dumps else value.obj
+        if value.dumps is json.dumps or not value.dumps:
+            # The same encoder as the rows': encoded in place, not encoded and decoded first.
+            return value.obj
+        return json.loads(value.dumps(value.obj))
     raise TypeError(f"No JSON form for {type(value).__name__}")
 
 
@@ -159,9 +162,46 @@ def _insert_sql(
     return found
 
 
+# Django's own field classes (exactly these: a subclass may prepare differently) whose
+# `get_db_prep_save` gives back a value of these exact types unchanged (`to_python` or `bool()`
+# of it is itself; integers are wrapped by the PostgreSQL backend, so only their None);
+# pinned by a test.
+_TEXT = frozenset({str, type(None)})
+_INTEGER = frozenset({type(None)})
+_UNCHANGED: dict[type[models.Field], frozenset[type]] = {
+    models.CharField: _TEXT,
+    models.TextField: _TEXT,
+    models.IntegerField: _INTEGER,
+    models.PositiveIntegerField: _INTEGER,
+    models.BigIntegerField: _INTEGER,
+    models.AutoField: _INTEGER,
+    models.BigAutoField: _INTEGER,
+    models.BooleanField: frozenset({bool, type(None)}),
+}
+# By the (cached, never freed) field list of `_insert_sql`: each field's plain types, in order.
+_PLAIN_TYPES: dict[int, tuple[list[models.Field], list[frozenset[type]]]] = {}
+
+
+def _plain_types(field: models.Field) -> frozenset[type]:
+    """The value types `field` stores as they are (none for other fields)."""
+    if type(field) is models.ForeignKey:  # As its target field (an integer id).
+        return _UNCHANGED.get(type(field.target_field), frozenset())
+    return _UNCHANGED.get(type(field), frozenset())
+
+
 def _values(
     obj: models.Model, fields: list[models.Field], connection: BaseDatabaseWrapper
 ) -> list[Any]:
     """The row's parameters as `SQLInsertCompiler` prepares them (`pre_save` fills the
-    `auto_now` times on the instance too)."""
-    return [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
+    `auto_now` times on the instance too); a plain value that preparing would give back as it
+    is (`_plain_types`) is taken as it is."""
+    entry = _PLAIN_TYPES.get(id(fields))
+    if entry is None or entry[0] is not fields:
+        entry = _PLAIN_TYPES[id(fields)] = (fields, [_plain_types(field) for field in fields])
+    values = []
+    for field, plain in zip(fields, entry[1], strict=True):
+        value = field.pre_save(obj, True)
+        if type(value) not in plain:
+            value = field.get_db_prep_save(value, connection)
+        values.append(value)
+    return values

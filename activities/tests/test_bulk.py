@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from unittest import mock
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import Q
 
 from activities.bulk import ActivityBatchError, activities_log_bulk
 from activities.bulk.conditions import _holds
+from activities.bulk.postgres import _insert_sql, _values
 from activities.models import Activity, ActivityChange
+from activities.serializers import ActivitySerializer
 from activities.services import activity_log
 from kpis.models import DirtyCell, Source
 from people.models import User
@@ -247,3 +251,75 @@ def test_the_queries_do_not_grow_with_the_number_of_items(people, django_assert_
 )
 def test_conditions_are_evaluated_with_sql_three_valued_logic(condition, fields, expected):
     assert _holds(condition, Activity(**fields)) is expected
+
+
+def test_fields_the_caller_checked_skip_clean_fields_and_the_others_are_still_checked(people):
+    # The API passes its ModelSerializer's fields as `checked_fields`; anything else a caller
+    # sends (here the declared external id) is cleaned as `activity_log` cleans it.
+    rep, _sdr = people
+    checked = ActivitySerializer().model_checked_fields()
+    item = {"owner": rep, "kind": "call", "outcome": "connected", "external_id": "x" * 101}
+    with pytest.raises(ValidationError) as single:
+        activity_log(**item)
+
+    with pytest.raises(ActivityBatchError) as batch:
+        activities_log_bulk(items=[item], checked_fields=checked)
+    with pytest.raises(ActivityBatchError) as one:
+        activities_log_bulk(
+            items=[item], rows_read=True, unique_on_insert=True, checked_fields=checked
+        )
+
+    assert batch.value.errors[0].message_dict == single.value.message_dict
+    assert one.value.errors[0].message_dict == single.value.message_dict
+    # Cross-field rules are the constraints': still checked for checked fields.
+    with pytest.raises(ActivityBatchError) as mixed:
+        activities_log_bulk(
+            items=[{"owner": rep, "kind": "email", "outcome": "busy"}], checked_fields=checked
+        )
+    assert "outcome" not in mixed.value.errors[0].message_dict
+    assert mixed.value.errors[0].messages == ["Call outcome and duration apply to calls only."]
+
+
+def test_row_values_are_what_the_orm_prepares(people):
+    # `_values` takes plain strings, integers and booleans as they are: the same parameters
+    # as each field's `get_db_prep_save` (the rows `_insert_one` and `_insert_rows` write).
+    rep, sdr = people
+    at = dt.datetime(2025, 3, 10, 12, tzinfo=UTC)
+    objs = []
+    for item in varied_items(rep, sdr):
+        activity = Activity(**{**item, "status": str(item.get("status", "completed"))})
+        activity.occurred_day = activity.booked_day = dt.date(2025, 3, 10)
+        objs.append(activity)
+    objs.append(Activity(owner=rep, kind=Activity.Kind.CALL, duration_seconds=0, replied=False))
+    objs.append(ActivityChange(activity_id_ref=7, action="created", changed_by=sdr, after={}))
+    with mock.patch("django.utils.timezone.now", return_value=at):
+        for obj in objs:
+            fields = _insert_sql(type(obj), connection)[1]
+            expected = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+            got = _values(obj, fields, connection)
+            assert list(map(_param, got)) == list(map(_param, expected)), obj
+
+
+def _param(value: object) -> tuple:
+    """A parameter, comparable: psycopg's JSON wrapper by what it wraps and how it encodes."""
+    if type(value).__name__ == "Jsonb":
+        return (type(value), value.obj, value.dumps)
+    return (type(value), value)
+
+
+def test_items_sharing_a_constraints_values_share_its_verdict_each_reported(people):
+    rep, _sdr = people
+    bad = {"owner": rep, "kind": "call", "mode": "digital"}
+    good = {"owner": rep, "kind": "call", "duration_seconds": 30}
+    items = [bad, good, dict(bad), dict(good), {**bad, "duration_seconds": -1}]
+
+    with pytest.raises(ActivityBatchError) as batch:
+        activities_log_bulk(items=items)
+
+    assert list(batch.value.errors) == [0, 2, 4]
+    mode_only = ["Mode (in person / remote) applies to meetings and demos only."]
+    assert batch.value.errors[0].messages == batch.value.errors[2].messages == mode_only
+    assert batch.value.errors[4].message_dict == {
+        "duration_seconds": ["Ensure this value is greater than or equal to 0."],
+        "__all__": mode_only,
+    }

@@ -58,3 +58,8 @@ urlpatterns = [
     path("scorecards/<int:user_id>/", ScorecardView.as_view(), name="scorecard"),
     *router.urls,
 ]
+# The activity URLs first: integrations post activities far more than anything else, and
+# each pattern tried before the match costs about a microsecond (~40 µs for the 40 ahead of
+# them). Each resource's patterns start with its own prefix, so no two match the same path:
+# the order decides nothing else (the API root still lists the resources as registered).
+urlpatterns.sort(key=lambda pattern: not str(pattern.pattern).startswith("^activities"))
