@@ -133,15 +133,28 @@ def recompute_periods(*, days: DaySources, now: dt.datetime) -> int:
     Returns the number of distinct periods recomputed."""
     with transaction.atomic():
         _lock()
-        wanted = family_periods(_widen_before_history(days), today=timezone.localdate(now))
+        today = timezone.localdate(now)
+        edge = _history_edge()
+        wanted = family_periods(_widen_before_history(days, edge=edge), today=today)
         compute_period_values(periods=(), families=wanted, now=now)
+        if edge is not None and any(day < edge for day in days):
+            # History may now start later (its oldest row was deleted or re-dated).
+            _drop_before_history(today=today)
     return len(set().union(*wanted.values()))
 
 
 SNAPSHOT_CODES = tuple(code for family in FAMILIES if family.snapshot for code in family.codes)
 
 
-def _widen_before_history(days: DaySources) -> DaySources:
+def _history_edge() -> dt.date | None:
+    """The end of the first stored week of snapshots (None when none is stored)."""
+    first = KPIValue.objects.filter(kpi__in=SNAPSHOT_CODES, period=Period.WEEK).aggregate(
+        first=Min("period_start")
+    )["first"]
+    return first + dt.timedelta(days=7) if first is not None else None
+
+
+def _widen_before_history(days: DaySources, *, edge: dt.date | None) -> DaySources:
     """Days that move the start of history earlier count for every family.
 
     A full run stores the snapshots (open pipeline, churn) of every period from the first day of
@@ -152,13 +165,20 @@ def _widen_before_history(days: DaySources) -> DaySources:
     """
     if not isinstance(days, Mapping):
         return days
-    first = KPIValue.objects.filter(kpi__in=SNAPSHOT_CODES, period=Period.WEEK).aggregate(
-        first=Min("period_start")
-    )["first"]
-    edge = first + dt.timedelta(days=7) if first is not None else None
     return {
         day: int(Source.ALL) if edge is None or day < edge else bits for day, bits in days.items()
     }
+
+
+def _drop_before_history(*, today: dt.date) -> None:
+    """Drop the snapshots of periods wholly before the start of history, which a full run does
+    not write (it stores them from the period holding the first rollup day on)."""
+    first = RepDay.objects.aggregate(first=Min("day"))["first"]
+    start = min(first, today) if first is not None else today
+    before = Q()
+    for period in Period:
+        before |= Q(period=period, period_start__lt=period_containing(period, start).start)
+    KPIValue.objects.filter(before, kpi__in=SNAPSHOT_CODES).delete()
 
 
 def _day_sources(cells: QuerySet) -> tuple[tuple[dt.date, int], ...]:

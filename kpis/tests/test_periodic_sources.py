@@ -189,3 +189,22 @@ def test_a_call_older_than_all_history_fills_the_snapshots_a_full_run_has(org):
     assert stored() == incremental
     assert KPIValue.objects.filter(kpi="open_opportunities", period="month",
                                    period_start=dt.date(2026, 7, 1)).exists()  # fmt: skip
+
+
+def test_deleting_the_oldest_activity_drops_the_snapshots_a_full_run_no_longer_has(org):
+    # The mirror: a June call makes history start in June; deleting it moves the start back to
+    # 1 October, and the zero snapshots of June to September go, as a full run would leave them.
+    old = activity_log(owner=org["ae"], kind="call", direction="outbound", outcome="connected",
+                       company=org["c1"], occurred_at=utc(2026, 6, 2, 9))  # fmt: skip
+    recompute_full(now=NOW)
+    assert KPIValue.objects.filter(kpi="open_opportunities", period="month",
+                                   period_start=dt.date(2026, 7, 1)).exists()  # fmt: skip
+
+    activity_delete(activity=old, changed_by=org["ae"])
+    recompute(now=LATER)
+    incremental = stored()
+    recompute_full(now=LATER)
+
+    assert stored() == incremental
+    months = set(KPIValue.objects.filter(period="month").values_list("period_start", flat=True))
+    assert min(months) == dt.date(2026, 10, 1)
