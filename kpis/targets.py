@@ -207,11 +207,11 @@ def targets_for_reps(
     if not reps or not codes or not period_starts:
         return {}
     index = _load_index(codes=codes, period=period, period_starts=period_starts)
+    # Each rep's fields read once (a page's own rep is `request.user`, a lazy object).
+    subjects = [(rep.pk, rep.team_id, rep.role) for rep in reps]
     return {
-        (rep.pk, code, start): index.for_rep(
-            code, start, rep_id=rep.pk, team_id=rep.team_id, role=rep.role
-        )
-        for rep in reps
+        (rep_id, code, start): index.for_rep(code, start, rep_id=rep_id, team_id=team_id, role=role)
+        for rep_id, team_id, role in subjects
         for code in codes
         for start in period_starts
     }
