@@ -38,6 +38,18 @@ BOOKING_KPIS = frozenset({"meetings_booked", "meetings_booked_decision_makers", 
 # What the table shows of an activity: `drilldown.SHOWN` also joins its lead and opportunity,
 # and planning those two joins more costs more than reading the page's 50 rows.
 ACTIVITY_SHOWN = ("owner", "booked_by", "company", "contact__company")
+# The columns the table and its links read of those rows: not each user's password, e-mail and
+# dates, nor the activity's notes (the page's 50 rows carry ~250 model instances).
+ACTIVITY_COLUMNS = (
+    *("id", "kind", "status", "occurred_at", "booked_at", "outcome", "duration_seconds"),
+    *("owner", "booked_by", "company", "contact"),
+    *(
+        f"{user}__{field}"
+        for user in ("owner", "booked_by")
+        for field in ("username", "first_name", "last_name", "team_id")
+    ),
+    *("company__name", "contact__name", "contact__company", "contact__company__name"),
+)
 KINDS: dict[type, str] = {
     Activity: "activity",
     Opportunity: "opportunity",
@@ -292,7 +304,7 @@ def records_page(
         else:  # By primary key alone: the period's filters were applied finding the ids.
             shown = ordered.model._base_manager.filter(pk__in=ids)
             if ordered.model is Activity:
-                shown = shown.select_related(*ACTIVITY_SHOWN)
+                shown = shown.select_related(*ACTIVITY_SHOWN).only(*ACTIVITY_COLUMNS)
             else:
                 shown.query.select_related = ordered.query.select_related
         if numerator is not None:
