@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db import connection
+from django.db import connections
 from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery, Window
 from django.db.models.expressions import RawSQL
 from django.urls import reverse
@@ -206,6 +206,7 @@ def _ids_by_member(ordered: QuerySet, team_id: int, bottom: int) -> list[tuple[i
     the planner cannot flatten it back into that join, reads each member's rows through the
     (rep, day) index instead. The same rows, the same order.
     """
+    connection = connections[ordered.db]
     if connection.vendor != "postgresql" or "scope_rep_" not in ordered.query.annotations:
         return None
     order = ordered.query.order_by
