@@ -99,9 +99,34 @@ class TrendPoint:
 
 
 @dataclass(frozen=True)
+class LeaderRep:
+    """What the leaderboard shows and resolves targets by of a rep: read as plain rows, since an
+    organisation ranks ~240 reps to show 10."""
+
+    pk: int
+    team_id: int | None
+    role: str
+    name: str  # As `str(user)`: the full name, else the username.
+    team: str  # The team's name, "" without a team.
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _leader_reps(reps: QuerySet[User]) -> list[LeaderRep]:
+    rows = reps.values_list("pk", "team_id", "role", "first_name", "last_name", "username",
+                            "team__name")  # fmt: skip
+    return [
+        # `AbstractUser.get_full_name() or username`, as `User.__str__`.
+        LeaderRep(pk, team_id, role, f"{first} {last}".strip() or username, team or "")
+        for pk, team_id, role, first, last, username, team in rows
+    ]
+
+
+@dataclass(frozen=True)
 class LeaderboardRow:
     rank: int
-    rep: User
+    rep: LeaderRep
     value: float | None
     target: Decimal | None
     status: Status | None
@@ -210,7 +235,7 @@ def _dimension_label(key: str, stages: dict[str, Stage]) -> str:
 
 
 def _rank_key(direction: Direction):
-    def key(item: tuple[User, ValueRow | None]):
+    def key(item: tuple[LeaderRep, ValueRow | None]):
         rep, row = item
         value = row.value if row is not None else None
         if value is None:
@@ -378,7 +403,7 @@ def dashboard_for(
         groups.append(DealSizeGroup(family, _family_title(family), tuple(items)))
 
     # --- Leaderboard: the reps' values of one KPI in the current period ----------------------
-    reps = list(dashboard_reps(viewer=viewer, team=team))
+    reps = _leader_reps(dashboard_reps(viewer=viewer, team=team))
     rep_rows = with_targets(
         kpi_value_rows(
             codes=[leaderboard_kpi],

@@ -53,7 +53,7 @@ from functools import reduce
 from operator import or_
 from typing import Literal
 
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -109,7 +109,11 @@ class _Request:
         if self.scope == "rep":
             return qs.filter(**{rep: self.scope_id})
         if self.scope == "team":
-            return qs.filter(**{f"{rep.removesuffix('_id')}__team_id": self.scope_id})
+            # `scope_rep_` names the rep column, so a page can read the rows member by member
+            # (`scorecard_records`); an alias selects nothing and filters nothing by itself.
+            return qs.alias(scope_rep_=F(rep)).filter(
+                **{f"{rep.removesuffix('_id')}__team_id": self.scope_id}
+            )
         return qs
 
     def in_period(self, qs: QuerySet, day: str) -> QuerySet:

@@ -197,6 +197,8 @@ def scorecard_page(
         rep=rep, span=span, codes=codes, values=current, targets=targets, today=today
     )
     card = Scorecard(rep=rep, period=span, day=day, today=today, groups=groups)
+    # Read once: the rep is often `request.user`, a lazy object, and each line reads them.
+    rep_id, has_team = rep.pk, rep.team_id is not None
 
     def page_line(line: ScorecardLine) -> PageLine:
         code = line.kpi.code
@@ -206,20 +208,20 @@ def scorecard_page(
             if (v := found.get((code, peer, span.start))) is not None and v.value is not None
         ]
         # No team, no peers: neither a median nor a rank.
-        rank = _rank(line.value, values, line.kpi.direction) if rep.team_id else None
+        rank = _rank(line.value, values, line.kpi.direction) if has_team else None
         history = tuple(
-            v.value if (v := found.get((code, rep.pk, p.start))) is not None else None
+            v.value if (v := found.get((code, rep_id, p.start))) is not None else None
             for p in periods
         )
         drillable = has_plain_value(code, span.period)
         return PageLine(
             line=line,
             history=history,
-            target_history=tuple(targets.get((rep.pk, code, p.start)) for p in periods),
-            team_median=_median(values) if rep.team_id else None,
+            target_history=tuple(targets.get((rep_id, code, p.start)) for p in periods),
+            team_median=_median(values) if has_team else None,
             rank=rank,
             ranked=len(values),
-            records_query=records_query(scope="rep", scope_id=rep.pk, code=code, period=span)
+            records_query=records_query(scope="rep", scope_id=rep_id, code=code, period=span)
             if drillable
             else None,
         )

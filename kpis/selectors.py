@@ -237,20 +237,11 @@ def kpi_values(
         )
         if scope_ids is not None:
             qs = qs.filter(scope_id__in=scope_ids)
+        columns = ("kpi", "scope_id", "period_start", "dimension", "value", "numerator",
+                   "denominator", "computed_at")  # fmt: skip
         out.extend(
-            Value(
-                v.kpi,
-                scope,
-                v.scope_id,
-                period,
-                v.period_start,
-                v.dimension,
-                v.value,
-                v.numerator,
-                v.denominator,
-                v.computed_at,
-            )
-            for v in qs
+            Value(kpi, scope, sid, period, pstart, dim, value, num, den, at)
+            for kpi, sid, pstart, dim, value, num, den, at in qs.values_list(*columns)
         )
     return out
 

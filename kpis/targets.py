@@ -25,6 +25,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple, Protocol
 
 from django.db import models
 from django.db.models import Q, QuerySet
@@ -46,25 +47,53 @@ OrgKey = tuple[str, dt.date]
 _Subject = tuple[str, int | str | None]
 
 
+class RepLike(Protocol):
+    """What resolving a rep's target reads of them (a `User`, or a page's lighter row)."""
+
+    pk: int
+    team_id: int | None
+    role: str
+
+
 # ---------------------------------------------------------------------------
 # Resolution
 # ---------------------------------------------------------------------------
-class _TargetIndex:
-    """Candidate targets by (KPI code, subject), newest `valid_from` first."""
+class _Candidate(NamedTuple):
+    value: Decimal
+    valid_from: dt.date
+    valid_to: dt.date | None
+    pk: int
 
-    def __init__(self, targets: Iterable[Target]) -> None:
-        self._by_subject: dict[tuple[str, _Subject], list[Target]] = defaultdict(list)
-        for target in targets:
-            self._by_subject[(target.kpi, _subject(target))].append(target)
-        for candidates in self._by_subject.values():
+
+class _TargetIndex:
+    """Candidate targets by (KPI code, subject), newest `valid_from` first.
+
+    Built from plain rows, not model instances, and each resolution memoised: a page resolves
+    the same (code, day, team, role) for many reps.
+    """
+
+    def __init__(self, rows: Iterable[tuple]) -> None:
+        by_subject: dict[tuple[str, _Subject], list[_Candidate]] = defaultdict(list)
+        self._own: dict[str, set[int]] = defaultdict(set)
+        self._teams: dict[str, set[int]] = defaultdict(set)
+        for pk, kpi, scope, rep_id, team_id, role, value, valid_from, valid_to in rows:
+            subject = _subject(scope, rep_id, team_id, role)
+            by_subject[(kpi, subject)].append(_Candidate(value, valid_from, valid_to, pk))
+            if subject[0] == "rep":
+                self._own[kpi].add(rep_id)
+            elif subject[0] == "team":
+                self._teams[kpi].add(team_id)
+        for candidates in by_subject.values():
             candidates.sort(key=lambda t: (t.valid_from, t.pk), reverse=True)
+        self._by_subject = dict(by_subject)
         self._codes = {code for code, _subject in self._by_subject}
+        self._resolved: dict[tuple, Decimal | None] = {}
 
     def has_code(self, code: str) -> bool:
         """Whether any candidate target is for `code` (else no subject has one)."""
         return code in self._codes
 
-    def in_force(self, code: str, subject: _Subject, day: dt.date) -> Target | None:
+    def in_force(self, code: str, subject: _Subject, day: dt.date) -> _Candidate | None:
         for target in self._by_subject.get((code, subject), ()):
             if target.valid_from <= day and (target.valid_to is None or day <= target.valid_to):
                 return target
@@ -74,44 +103,53 @@ class _TargetIndex:
         self, code: str, day: dt.date, *, rep_id: int | None, team_id: int | None, role: str
     ) -> Decimal | None:
         """The rep's target: rep > team > role > everyone (`rep_id` None: no rep-scope one)."""
+        if rep_id is not None and rep_id not in self._own.get(code, ()):
+            rep_id = None  # No target of the rep's own: resolves as their team and role do.
+        key = (code, day, rep_id, team_id, role)
+        if key in self._resolved:
+            return self._resolved[key]
         subjects: list[_Subject] = [("rep", rep_id)] if rep_id is not None else []
         if team_id is not None:
             subjects.append(("team", team_id))
         if role:
             subjects.append(("role", role))
         subjects.append(("all", None))
+        value = None
         for subject in subjects:
             target = self.in_force(code, subject, day)
             if target is not None:
-                return target.value
-        return None
+                value = target.value
+                break
+        self._resolved[key] = value
+        return value
 
-    def reps_with_own(self, code: str) -> set[int]:
-        """The reps with a rep-scope candidate target of `code`."""
-        return {sid for (c, (kind, sid)) in self._by_subject if c == code and kind == "rep"}
+    def sum_for_reps(self, code: str, day: dt.date, reps: _Reps) -> Decimal | None:
+        """Σ of the reps' targets (`for_rep` of each); None when none has one.
 
-    def sum_for_reps(
-        self, code: str, day: dt.date, reps: Sequence[tuple[int, int | None, str]]
-    ) -> Decimal | None:
-        """Σ of the reps' targets (`for_rep` of each (id, team id, role)); None when none has one.
-
-        Reps without a target of their own resolve alike per (team, role): each group is
-        resolved once and counted by its size (the same sum; an organisation of 240 reps in
-        30 teams is ~60 groups).
+        Reps without a target of their own resolve alike: per (team, role) where their team has
+        a team-scope candidate, else per role. Each group is resolved once and counted by its
+        size (the same sum; an organisation of 240 reps is a handful of groups).
         """
-        own = self.reps_with_own(code)
-        groups: Counter[tuple[int | None, str]] = Counter()
+        teams = self._teams.get(code, set()) & reps.team_roles.keys()
+        counts: Counter[tuple[int | None, str]] = Counter(
+            {(None, role): count for role, count in reps.roles.items()}
+        )
+        for team_id in teams:
+            for role, count in reps.team_roles[team_id].items():
+                counts[(None, role)] -= count
+                counts[(team_id, role)] += count
         total = Decimal(0)
         found = False
-        for rep_id, team_id, role in reps:
-            if rep_id in own:
-                value = self.for_rep(code, day, rep_id=rep_id, team_id=team_id, role=role)
-                if value is not None:
-                    total += value
-                    found = True
-            else:
-                groups[(team_id, role)] += 1
-        for (team_id, role), count in groups.items():
+        for rep_id in self._own.get(code, set()) & reps.by_id.keys():
+            team_id, role = reps.by_id[rep_id]
+            counts[(team_id if team_id in teams else None, role)] -= 1
+            value = self.for_rep(code, day, rep_id=rep_id, team_id=team_id, role=role)
+            if value is not None:
+                total += value
+                found = True
+        for (team_id, role), count in counts.items():
+            if not count:
+                continue
             value = self.for_rep(code, day, rep_id=None, team_id=team_id, role=role)
             if value is not None:
                 total += value * count
@@ -119,13 +157,24 @@ class _TargetIndex:
         return total if found else None
 
 
-def _subject(target: Target) -> _Subject:
-    if target.scope == Target.Scope.REP:
-        return ("rep", target.rep_id)
-    if target.scope == Target.Scope.TEAM:
-        return ("team", target.team_id)
-    if target.scope == Target.Scope.ROLE:
-        return ("role", target.role)
+class _Reps:
+    """Reps as id → (team id, role), and how many there are per team and role, and per role."""
+
+    def __init__(self, rows: Iterable[tuple[int, int | None, str]]) -> None:
+        self.by_id = {rep_id: (team_id, role) for rep_id, team_id, role in rows}
+        self.team_roles: dict[int | None, Counter[str]] = defaultdict(Counter)
+        for team_id, role in self.by_id.values():
+            self.team_roles[team_id][role] += 1
+        self.roles = Counter(role for _team_id, role in self.by_id.values())
+
+
+def _subject(scope: str, rep_id: int | None, team_id: int | None, role: str) -> _Subject:
+    if scope == Target.Scope.REP:
+        return ("rep", rep_id)
+    if scope == Target.Scope.TEAM:
+        return ("team", team_id)
+    if scope == Target.Scope.ROLE:
+        return ("role", role)
     return ("all", None)
 
 
@@ -138,13 +187,14 @@ def _load_index(
         kpi__in=list(codes),
         period=Period(period),
         valid_from__lte=max(period_starts),
-    ).only("id", "kpi", "scope", "rep_id", "team_id", "role", "value", "valid_from", "valid_to")
-    return _TargetIndex(targets)
+    ).values_list("id", "kpi", "scope", "rep_id", "team_id", "role", "value", "valid_from",
+                  "valid_to")  # fmt: skip
+    return _TargetIndex(targets.order_by())
 
 
 def targets_for_reps(
     *,
-    reps: Iterable[User],
+    reps: Iterable[RepLike],
     codes: Sequence[str],
     period: Period | str,
     period_starts: Sequence[dt.date],
@@ -157,11 +207,11 @@ def targets_for_reps(
     if not reps or not codes or not period_starts:
         return {}
     index = _load_index(codes=codes, period=period, period_starts=period_starts)
+    # Each rep's fields read once (a page's own rep is `request.user`, a lazy object).
+    subjects = [(rep.pk, rep.team_id, rep.role) for rep in reps]
     return {
-        (rep.pk, code, start): index.for_rep(
-            code, start, rep_id=rep.pk, team_id=rep.team_id, role=rep.role
-        )
-        for rep in reps
+        (rep_id, code, start): index.for_rep(code, start, rep_id=rep_id, team_id=team_id, role=role)
+        for rep_id, team_id, role in subjects
         for code in codes
         for start in period_starts
     }
@@ -183,13 +233,14 @@ def targets_for_teams(
     if not team_ids or not codes or not period_starts:
         return {}
     index = _load_index(codes=codes, period=period, period_starts=period_starts)
-    members: dict[int, list[tuple[int, int | None, str]]] = defaultdict(list)
+    rows: dict[int, list[tuple[int, int | None, str]]] = defaultdict(list)
     if any(REGISTRY[code].additive for code in codes):
-        rows = User.objects.filter(team_id__in=team_ids, role__in=SALES_ROLES).values_list(
+        found = User.objects.filter(team_id__in=team_ids, role__in=SALES_ROLES).values_list(
             "id", "team_id", "role"
         )
-        for rep_id, team_id, role in rows:
-            members[team_id].append((rep_id, team_id, role))
+        for rep_id, team_id, role in found.order_by():
+            rows[team_id].append((rep_id, team_id, role))
+    members = {team_id: _Reps(rows[team_id]) for team_id in team_ids}
     result: dict[TeamKey, Decimal | None] = {}
     for team_id in team_ids:
         for code in codes:
@@ -216,9 +267,10 @@ def target_for_org(
     if not codes or not period_starts:
         return {}
     index = _load_index(codes=codes, period=period, period_starts=period_starts)
-    reps: list[tuple[int, int | None, str]] = []
+    reps = _Reps(())
     if any(REGISTRY[code].additive for code in codes):
-        reps = list(User.objects.filter(role__in=SALES_ROLES).values_list("id", "team_id", "role"))
+        found = User.objects.filter(role__in=SALES_ROLES).values_list("id", "team_id", "role")
+        reps = _Reps(found.order_by())
     result: dict[OrgKey, Decimal | None] = {}
     for code in codes:
         for start in period_starts:

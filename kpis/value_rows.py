@@ -18,6 +18,7 @@ from kpis.periods import period_containing
 from kpis.registry import CODES, REGISTRY, Period
 from kpis.selectors import Value, kpi_values
 from kpis.targets import (
+    RepLike,
     Status,
     attainment,
     attainment_status,
@@ -25,7 +26,6 @@ from kpis.targets import (
     targets_for_reps,
     targets_for_teams,
 )
-from people.models import User
 
 _ORDER = {code: index for index, code in enumerate(CODES)}
 
@@ -79,7 +79,7 @@ def kpi_value_rows(
     *,
     codes: Iterable[str],
     scope: str,
-    members: Sequence[User] | Sequence[int],
+    members: Sequence[RepLike] | Sequence[int],
     period: Period | str,
     start: dt.date,
     end: dt.date,
@@ -145,7 +145,7 @@ def kpi_value_rows(
     return rows
 
 
-def with_targets(rows: Sequence[ValueRow], *, reps: Sequence[User] = ()) -> list[ValueRow]:
+def with_targets(rows: Sequence[ValueRow], *, reps: Sequence[RepLike] = ()) -> list[ValueRow]:
     """The rows with the target in force for each plain value, its attainment and status; at most
     2 queries. Rep rows need their `reps` (team and role decide which targets apply)."""
     plain = [row for row in rows if row.dimension == ""]

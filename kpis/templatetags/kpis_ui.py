@@ -12,6 +12,7 @@ from typing import Any
 
 from django import template
 from django.utils import formats
+from django.utils.html import format_html
 from django.utils.translation import get_language, gettext, pgettext
 
 from kpis.periods import PeriodRange
@@ -140,12 +141,26 @@ def period_label_tag(period: Period | str, start: dt.date | PeriodRange) -> str:
     return format_period(period, start)
 
 
-@register.inclusion_tag("kpis/_status.html")
 def status_badge(status: Status | str | None) -> dict[str, Any]:
-    """A status pill: an icon and a word beside the colour (met / close / behind / no target)."""
+    """A status pill's parts: an icon and a word beside the colour (met / close / behind / no
+    target)."""
     key = Status(status) if status not in (None, "") else None
     return {
         "status": key.value if key else "none",
         "label": status_label(key),
         "icon": STATUS_ICONS.get(key, "–") if key else "–",
     }
+
+
+@register.simple_tag(name="status_badge")
+def status_badge_tag(status: Status | str | None) -> str:
+    """The status pill. Built here rather than by an included template: a page shows one per
+    KPI line."""
+    badge = status_badge(status)
+    return format_html(
+        '<span class="status status-{}"><span aria-hidden="true" class="status-icon">{}</span>'
+        " {}</span>\n",
+        badge["status"],
+        badge["icon"],
+        badge["label"],
+    )

@@ -6,8 +6,10 @@ import datetime as dt
 import re
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
+from activities.models import Activity
 from activities.services import activity_log
 from kpis.compute.run import recompute_full
 from people.models import User
@@ -219,3 +221,61 @@ def test_query_count_does_not_grow_with_rows(client, org, django_assert_max_num_
         response = client.get(URL, params | {"start": "2025-03-01"})
     assert response.status_code == 200
     assert len(rows(response.content.decode())) == 13 + extra
+
+
+def test_team_pages_list_every_members_rows_newest_first_across_pages(client, org):
+    # 60 North calls over two members and days, interleaved in time; Bo's South calls apart.
+    calls(org.anna, 30, dt.date(2025, 3, 20), connected=5)
+    calls(org.eva, 17, dt.date(2025, 3, 20))
+    recompute_full()
+    first = get(client, org.mia, scope="team", id=org.north.pk).content.decode()
+    second = get(client, org.mia, scope="team", id=org.north.pk, page=2).content.decode()
+    assert summary(first, "count") == "60" and "page 1 of 2" in first
+    assert len(rows(first)) == 50 and len(rows(second)) == 10
+    assert str(org.bo) not in first + second
+    listed = [int(pk) for pk in re.findall(r'href="/activities/(\d+)/"', first + second)]
+    north = Activity.objects.filter(owner__team=org.north, occurred_day__month=3)
+    assert listed == list(north.order_by("-occurred_at", "-pk").values_list("pk", flat=True))
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="LATERAL: PostgreSQL only")
+@pytest.mark.parametrize(
+    ("code", "dimension"),
+    [
+        ("calls_made", ""),
+        ("call_connect_rate", ""),
+        ("meetings_booked", ""),  # The booker's team.
+        ("opportunities_created", ""),
+    ],
+)
+def test_member_by_member_ids_are_the_ids_of_the_whole_team_query(org, code, dimension):
+    from django.db.models import Count, Window
+
+    from kpis.drilldown import records_split
+    from kpis.scorecard_records import _ids_by_member, _ordered
+
+    calls(org.anna, 30, dt.date(2025, 3, 20), connected=5)
+    calls(org.eva, 17, dt.date(2025, 3, 20), connected=4)
+    bookings = [(org.bo, org.anna), (org.anna, org.eva), (org.eva, org.bo)]
+    for i, (owner, booker) in enumerate(bookings):
+        at = dt.datetime(2025, 3, 5 + i, 9, tzinfo=UTC)
+        held = at + dt.timedelta(days=1)
+        activity_log(owner=owner, kind="meeting", mode="digital", occurred_at=held,
+                     booked_by=booker, booked_at=at)  # fmt: skip
+    rows_, _numerator = records_split(
+        code=code,
+        scope="team",
+        scope_id=org.north.pk,
+        period="month",
+        period_start=dt.date(2025, 3, 1),
+        dimension=dimension,
+    )
+    ordered = _ordered(rows_, code)
+    for bottom in (0, 7, 55):
+        whole = ordered.annotate(total_=Window(Count("pk"))).values_list("pk", "total_")
+        by_member = _ids_by_member(ordered, org.north.pk, bottom)
+        if code == "opportunities_created":  # Ordered by an expression: the whole query.
+            assert by_member is None
+        else:
+            assert by_member == list(whole[bottom : bottom + 50])
+            assert by_member or bottom > 3

@@ -259,6 +259,7 @@ def test_org_and_team_sums_equal_the_sum_of_each_reps_own_resolution():
     ]
     make_target(scope="rep", rep=reps[1], value=Decimal("10.5"))
     make_target(scope="rep", rep=reps[5], value=3, valid_from=FEB)
+    make_target(scope="rep", rep=reps[2], value=5, valid_from=APR)  # Team A's before April.
     make_target(scope="team", team=team_a, value=4, valid_from=FEB)
     make_target(scope="role", role="ae", value=7)
     make_target(scope="role", role="am", value=2, valid_from=MAR)
