@@ -107,13 +107,14 @@ def period_rollups_replace(cells: QuerySet) -> None:
                 cursor.execute(_insert_sql(period_model, group, sums, select), params + extra)
 
 
-def period_rollups_rebuild() -> None:
+def period_rollups_rebuild(*, tables: tuple = _TABLES) -> None:
     """Replace every period row with the sums of all stored days (a full run; call in its
     transaction, after the days were rebuilt): weeks and months from the days, then quarters and
-    years from the months."""
+    years from the months. `tables`: (day model, period model, grouped columns, summed columns)
+    pairs — a migration passes its historical models and their columns."""
     qn = connection.ops.quote_name
     with connection.cursor() as cursor:
-        for day_model, period_model, group, sums in _TABLES:
+        for day_model, period_model, group, sums in tables:
             cursor.execute(f"DELETE FROM {qn(period_model._meta.db_table)}")
             for period in (*_FROM_DAYS, *_FROM_MONTHS):
                 if period in _FROM_DAYS:

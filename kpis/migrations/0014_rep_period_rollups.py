@@ -6,13 +6,28 @@ from django.db import migrations, models
 
 
 def build_from_days(apps, schema_editor):
-    """Sum the stored days into the new tables, so pages keep their numbers until the next run.
-    It runs the recompute's own SQL (current models): nothing to do on a new database."""
-    if not apps.get_model("kpis", "RepDay").objects.exists():
+    """Sum the stored days into the new tables, so pages keep their numbers until the next run:
+    the recompute's own SQL, given this migration's historical models and their counter columns
+    (a later migration adding a counter must not break a database still at 0013). Nothing to do
+    on a new database."""
+    RepDay = apps.get_model("kpis", "RepDay")
+    if not RepDay.objects.exists():
         return
     from kpis.compute.period_rollups import period_rollups_rebuild
 
-    period_rollups_rebuild()
+    fixed = ("id", "rep_id", "day", "computed_at")
+    counters = tuple(f.attname for f in RepDay._meta.concrete_fields if f.attname not in fixed)
+    period_rollups_rebuild(
+        tables=(
+            (RepDay, apps.get_model("kpis", "RepPeriod"), (), counters),
+            (
+                apps.get_model("kpis", "RepDayDimension"),
+                apps.get_model("kpis", "RepPeriodDimension"),
+                ("counter", "dimension"),
+                ("value",),
+            ),
+        )
+    )
     if schema_editor.connection.vendor == "postgresql":
         # Planner statistics now, not at autovacuum's next pass (pages filter on these tables).
         schema_editor.execute("ANALYZE kpis_repperiod, kpis_repperioddimension")
