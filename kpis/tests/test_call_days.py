@@ -196,3 +196,28 @@ def test_mixed_writes_over_several_runs_equal_a_full_run(org):
     activity_update(activity=org["sdr_c1_nov24"], owner=org["am"], company=org["c2"])
 
     assert_incremental_equals_full()
+
+
+@pytest.mark.parametrize("write", ["new_company", "same_company"])
+def test_a_call_committed_during_a_full_run_is_counted_once_by_the_next_run(
+    org, monkeypatch, write
+):
+    # The write lands after the full run rebuilt the rows and before it computes the values (a
+    # concurrent commit under READ COMMITTED): the run's values miss it, its cell stays dirty.
+    from kpis.compute import run as run_module
+
+    original = run_module.call_days_rebuild
+    company = org["c3"] if write == "new_company" else org["c1"]
+
+    def rebuild_then_concurrent_call(*args, **kwargs):
+        original(*args, **kwargs)
+        call(org["ae"], company, utc(2026, 11, 5, 9))
+
+    monkeypatch.setattr(run_module, "call_days_rebuild", rebuild_then_concurrent_call)
+    recompute_full(now=NOW)
+    monkeypatch.setattr(run_module, "call_days_rebuild", original)
+
+    incremental = assert_incremental_equals_full()
+    ae_november = incremental[("rep", org["ae"].pk, "month", dt.date(2026, 11, 1))]
+    # ae called c1 and c2 (twice) in November, and now once more.
+    assert ae_november[1:] == ((4, 3) if write == "new_company" else (4, 2))
