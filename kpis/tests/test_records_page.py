@@ -6,7 +6,6 @@ import datetime as dt
 import re
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 
 from activities.models import Activity
@@ -238,7 +237,7 @@ def test_team_pages_list_every_members_rows_newest_first_across_pages(client, or
     assert listed == list(north.order_by("-occurred_at", "-pk").values_list("pk", flat=True))
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="LATERAL: PostgreSQL only")
+@pytest.mark.postgres  # LATERAL: PostgreSQL only
 @pytest.mark.parametrize(
     ("code", "dimension"),
     [
@@ -248,7 +247,9 @@ def test_team_pages_list_every_members_rows_newest_first_across_pages(client, or
         ("opportunities_created", ""),
     ],
 )
-def test_member_by_member_ids_are_the_ids_of_the_whole_team_query(org, code, dimension):
+def test_member_by_member_ids_are_the_ids_of_the_whole_team_query(
+    org, postgres_only, code, dimension
+):
     from django.db.models import Count, Window
 
     from kpis.drilldown import records_split
