@@ -38,6 +38,7 @@ from .sql import (
     ORG,
     REP,
     TEAM,
+    VALUE_COLUMNS,
     Bounds,
     Cte,
     days_cte,
@@ -278,18 +279,7 @@ def _adjust(bounds: list[Bounds], stored: QuerySet, counted: QuerySet, now: dt.d
         return "MATERIALIZED " if name == "kpi_delta" and connection.vendor == "postgresql" else ""
 
     value = table(KPIValue)
-    columns = (
-        "scope",
-        "scope_id",
-        "kpi",
-        "period",
-        "period_start",
-        "dimension",
-        "value",
-        "numerator",
-        "denominator",
-        "computed_at",
-    )
+    columns = VALUE_COLUMNS
     num, den = (f"{value}.{qn(c)} + excluded.{qn(c)}" for c in ("numerator", "denominator"))
     key = ", ".join(qn(c) for c in columns[:6])
     statement = (

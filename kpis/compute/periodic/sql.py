@@ -44,7 +44,8 @@ def scope_text(sk: str = "sk") -> str:
     return f"CASE {sk} WHEN {REP} THEN 'rep' WHEN {TEAM} THEN 'team' ELSE 'org' END"
 
 
-_COLUMNS = (
+# The columns of a stored KPI value, in the order the upserts write them.
+VALUE_COLUMNS = (
     "scope",
     "scope_id",
     "kpi",
@@ -273,7 +274,7 @@ def insert(ctes: list[Cte], select: str, params: list) -> int:
     """`INSERT INTO kpivalue (…) WITH … SELECT …`; returns the number of rows inserted."""
     with_sql = ",\n".join(f"{name} AS ({sql})" for name, sql, _ in ctes)
     statement = (
-        f"INSERT INTO {table(KPIValue)} ({', '.join(qn(c) for c in _COLUMNS)})\n"
+        f"INSERT INTO {table(KPIValue)} ({', '.join(qn(c) for c in VALUE_COLUMNS)})\n"
         f"WITH {with_sql}\n{select}"
     )
     all_params = [p for _, _, cte_params in ctes for p in cte_params] + params
