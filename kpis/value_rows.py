@@ -45,6 +45,8 @@ class ValueRow:
     target: Decimal | None = None
     attainment: Decimal | None = None
     status: Status | None = None
+    # The latest recompute of the value (only when asked for: `kpi_value_rows(stamps=True)`).
+    computed_at: dt.datetime | None = None
 
 
 def period_starts(period: Period | str, start: dt.date, end: dt.date) -> list[dt.date]:
@@ -84,11 +86,13 @@ def kpi_value_rows(
     start: dt.date,
     end: dt.date,
     dimension: str | None = None,
+    stamps: bool = False,
 ) -> list[ValueRow]:
     """Rows of `codes` for each member (reps for scope rep, team ids for team; ignored for org)
     and each period overlapping `start`..`end`, ordered by KPI (registry order), member, period
     and dimension; at most 4 queries. `dimension`: None every key, "" the plain value only, a
-    family (`stage`) its keys, a key (`stage:won`) that key."""
+    family (`stage`) its keys, a key (`stage:won`) that key. `stamps`: each row's `computed_at`
+    too (a MAX over every row summed: ask only for short windows)."""
     period = Period(period)
     codes = sorted(set(codes), key=_ORDER.__getitem__)
     starts = period_starts(period, start, end)
@@ -109,7 +113,7 @@ def kpi_value_rows(
             start=starts[0],
             end=period_containing(period, starts[-1]).end,
             scope_ids=None if scope == "org" else list(keys),
-            stamps=False,  # A row has no `computed_at`.
+            stamps=stamps,
             dimensions=dimension != "",
         )
         if v.scope_id in keys and _dimension_matches(v.dimension, dimension)
@@ -139,6 +143,7 @@ def kpi_value_rows(
                 value=value.value,
                 numerator=value.numerator,
                 denominator=value.denominator,
+                computed_at=value.computed_at,
             )
         )
     rows.sort(key=lambda r: (_ORDER[r.kpi], r.rep or r.team or 0, r.period_start, r.dimension))

@@ -150,6 +150,7 @@ def dashboard_for(
         period=period,
         start=previous.start,
         end=current.start,
+        stamps=True,  # Two periods: "computed at" of the values shown.
     )
     # A trend KPI of the tiles has its last two periods in `now_rows` already (for the
     # organisation each period read is every rep's days, the page's costliest statement).
@@ -308,6 +309,10 @@ def dashboard_for(
         funnel=funnel,
         deal_sizes=tuple(groups),
         window_start=periods[0],
+        computed_at=max(
+            (r.computed_at for r in now_rows if r.period_start == current.start and r.computed_at),
+            default=None,
+        ),
     )
 
 

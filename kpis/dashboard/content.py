@@ -159,6 +159,8 @@ class Dashboard:
     deal_sizes: tuple[DealSizeGroup, ...]
     # The first period of the trend window.
     window_start: PeriodRange
+    # The latest recompute of the period's values shown (None: nothing computed for it yet).
+    computed_at: dt.datetime | None
 
     @property
     def is_current(self) -> bool:

@@ -364,3 +364,28 @@ def test_swedish_numbers_and_words(client, org, settings):
     assert "Target 500 000 SEK 80 %" in revenue or "500 000 SEK 80 %" in revenue
     assert "646 154 SEK" in revenue
     assert 'lang="sv"' in html
+
+
+def test_computed_at_is_the_latest_recompute_of_the_periods_values(client, org):
+    at = lambda hour: dt.datetime(2026, 11, 18, hour, 30, tzinfo=dt.UTC)  # noqa: E731
+    RepDay.objects.update(computed_at=at(1))
+    RepDayDimension.objects.update(computed_at=at(1))
+    KPIValue.objects.update(computed_at=at(1))
+    period_rollups_rebuild()
+    # The team's November churn was recomputed later; October's values and the other team's
+    # days, recomputed later still, are not on this page.
+    KPIValue.objects.filter(
+        kpi="churn_rate", period_start=NOV, scope="team", scope_id=org.team.pk
+    ).update(computed_at=at(5))
+    KPIValue.objects.filter(period_start=OCT).update(computed_at=at(7))
+    RepDay.objects.filter(rep=org.other).update(computed_at=at(9))
+    period_rollups_rebuild()
+
+    html = _get(client, org.manager).content.decode()
+    # 05:30 UTC is 06:30 in Stockholm.
+    assert "Computed at 11/18/2026 6:30 a.m." in _text(html)
+
+    # A month nothing was computed for says so.
+    html = _get(client, org.manager, date="2026-08-01").content.decode()
+    assert "Nothing computed for this period yet." in _text(html)
+    assert "Computed at" not in html
