@@ -15,8 +15,9 @@ each request from the call to the response (URL resolving, middleware, view, que
 - scorecard (the rep's own), team, dashboard (the manager's team and the whole organisation), and
   the records drill-down of a team value.
 
-Human-readable lines come first (a table of median ms, the ratio to trivial, the query count and
-the status of each page); the last line of stdout is one JSON object
+Human-readable lines come first (a table of median ms, the ratio to trivial, the query count,
+the status of each page and where its time goes: SQL, template rendering and the rest, from
+`--runs` more requests of each page timed apart); the last line of stdout is one JSON object
 `{"trivial_ms": …, "pages": {name: ms, …}, "max_ratio": …}` where max_ratio is the slowest page's
 median over the trivial view's. Goal: every page ≤ 3× trivial. `--reuse` skips the build and
 measures the database as it is (after a first run). `--profile NAME` prints the SQL of one request
@@ -150,6 +151,49 @@ def measure(url: str, client, *, warmup: int, runs: int) -> tuple[list[float], i
     return times, status, len(queries)
 
 
+def breakdown(url: str, client, *, runs: int) -> tuple[float, float]:
+    """Median ms of `runs` more requests spent in SQL (every statement, from send to last row)
+    and in rendering the response's template (the page's own and `base.html`, with the queries
+    rendering runs): where a page's time goes, measured apart from the timed runs."""
+    from django.db import connection
+    from django.template.backends.django import Template
+
+    sql: list[float] = []
+    template: list[float] = []
+    depth = 0
+
+    def wrapper(execute, statement, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(statement, params, many, context)
+        finally:
+            sql[-1] += time.perf_counter() - started
+
+    render = Template.render
+
+    def timed_render(self, context=None, request=None):
+        nonlocal depth
+        depth += 1
+        started = time.perf_counter()
+        try:
+            return render(self, context, request)
+        finally:
+            depth -= 1
+            if depth == 0:
+                template[-1] += time.perf_counter() - started
+
+    Template.render = timed_render
+    try:
+        with connection.execute_wrapper(wrapper):
+            for _ in range(runs):
+                sql.append(0.0)
+                template.append(0.0)
+                client.get(url)
+    finally:
+        Template.render = render
+    return statistics.median(sql) * 1000, statistics.median(template) * 1000
+
+
 def profile(url: str, client) -> None:
     """One request with every SQL statement and its time, slowest first."""
     from django.db import connection
@@ -226,17 +270,27 @@ def main(argv: list[str] | None = None) -> None:
             times, status, queries = measure(url, client, warmup=args.warmup, runs=args.runs)
             ms = statistics.median(times)
             results[name] = ms
-            rows.append((name, username, url, status, queries, ms, min(times), max(times)))
+            sql_ms, template_ms = breakdown(url, client, runs=args.runs)
+            rows.append(
+                (name, username, url, status, queries, ms, min(times), max(times), sql_ms,
+                 template_ms)
+            )  # fmt: skip
         trivial_ms = results.pop("trivial")
         say()
         say(f"{'page':<14} {'user':<13} {'status':>6} {'queries':>7} {'median ms':>10} "
-            f"{'min':>8} {'max':>8} {'× trivial':>9}  url")  # fmt: skip
-        for name, username, url, status, queries, ms, low, high in rows:
+            f"{'min':>8} {'max':>8} {'× trivial':>9} {'sql ms':>7} {'tmpl ms':>7} "
+            f"{'rest ms':>7}  url")  # fmt: skip
+        for name, username, url, status, queries, ms, low, high, sql_ms, tmpl_ms in rows:
+            rest = ms - sql_ms - tmpl_ms
             say(f"{name:<14} {username:<13} {status:>6} {queries:>7} {ms:>10.1f} {low:>8.1f} "
-                f"{high:>8.1f} {ms / trivial_ms:>9.2f}  {url}")  # fmt: skip
+                f"{high:>8.1f} {ms / trivial_ms:>9.2f} {sql_ms:>7.1f} {tmpl_ms:>7.1f} "
+                f"{rest:>7.1f}  {url}")  # fmt: skip
+        say("(sql: every statement's time; tmpl: rendering the page's template with base.html,")
+        say(" with the queries it runs, which count in sql too; rest: the view's own Python,")
+        say(" middleware and the test client; the three from separate runs after the timed ones.)")
         slowest = max(results, key=results.get)
         max_ratio = results[slowest] / trivial_ms
-        bad = [name for name, *_rest in rows if _rest[2] != 200]
+        bad = [row[0] for row in rows if row[3] != 200]
         say()
         verdict = "met" if max_ratio <= GOAL_RATIO else "NOT met"
         say(f"Slowest: {slowest} at {results[slowest]:.1f} ms = {max_ratio:.2f}× trivial "
