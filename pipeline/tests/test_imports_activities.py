@@ -469,7 +469,10 @@ def test_a_row_stored_by_another_session_after_the_count_rejects_the_whole_file(
         activity_write.staged_write(report=report, created=3, updated=0, existing=existing)
         activity_write.stage_drop()
     assert [(e.line, e.column) for e in report.errors] == [(0, "external_id")]
-    assert report.errors[0].message.startswith("Refused by the database: ")
+    assert report.errors[0].message.startswith(
+        "Another user or import stored one of these external ids while this file was being "
+        "imported, so nothing was written: import the file again."
+    )
     assert list(Activity.objects.values_list("external_id", "owner")) == [("T-2", world["ae"].pk)]
 
 

@@ -56,6 +56,17 @@ def test_bad_rows_are_written_to_stderr(world, tmp_path, capsys):
     assert err.getvalue().startswith("line 2 [kind]: “fax” is not one of: call, email,")
 
 
+def test_a_file_level_error_names_the_file_not_a_line(world, tmp_path):
+    path = str(write_csv(tmp_path / "a.csv", ROWS))
+    err = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command(
+            "import_data", "activities", path, "--no-progress", "--encoding", "no-such-codec",
+            stderr=err, stdout=io.StringIO(),
+        )  # fmt: skip
+    assert err.getvalue() == "file: Unknown encoding “no-such-codec”.\n"
+
+
 def test_options_override_the_detected_format(world, tmp_path):
     rows = [["rep", "month", "amount"], ["alex.ae", "2026-03", "1 000,50"]]
     path = str(write_csv(tmp_path / "costs.txt", rows, delimiter="|", encoding="cp1252"))

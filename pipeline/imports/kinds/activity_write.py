@@ -175,10 +175,17 @@ def staged_write(*, report: ImportReport, created: int, updated: int, existing: 
                     _upsert(cursor, now)
             dirty_cells_mark(cells=_days(cells))
     except IntegrityError as error:
+        # Another session stored one of the file's external ids since they were looked up: the
+        # file is refused whole (line 0: the file), and importing it again updates that row.
         report.add_error(
             0,
             "external_id",
-            _("Refused by the database: %(error)s") % {"error": str(error).splitlines()[0]},
+            _(
+                "Another user or import stored one of these external ids while this file was "
+                "being imported, so nothing was written: import the file again. (The database "
+                "said: %(error)s)"
+            )
+            % {"error": str(error).splitlines()[0]},
         )
 
 

@@ -64,7 +64,8 @@ class Command(BaseCommand):
         )
         for error in report.errors:
             column = f" [{error.column}]" if error.column else ""
-            self.stderr.write(f"line {error.line}{column}: {error.message}")
+            where = f"line {error.line}" if error.line else "file"  # Line 0: the whole file.
+            self.stderr.write(f"{where}{column}: {error.message}")
         if report.error_count > len(report.errors):
             self.stderr.write(f"… and {report.error_count - len(report.errors)} more errors")
         mode = "committed" if report.committed else "dry run" if report.ok else "rejected"
