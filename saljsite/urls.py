@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from people import views as people_views
+from saljsite import views
 
 urlpatterns = [
     # First: every API request resolves without walking the page, admin and i18n patterns
@@ -23,4 +24,6 @@ urlpatterns = [
     path("", include("kpis.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    # Browsers ask for /favicon.ico on pages that name no icon (the admin's).
+    path("favicon.ico", views.favicon),
 ]
