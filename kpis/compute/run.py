@@ -110,18 +110,22 @@ def periods_of(days: Iterable[dt.date], *, today: dt.date) -> list[PeriodRange]:
 DaySources = Iterable[dt.date] | Mapping[dt.date, int]
 
 
-def family_periods(days: DaySources, *, today: dt.date) -> dict[str, set[PeriodRange]]:
+def family_periods(
+    days: DaySources, *, today: dt.date, horizon: dt.date | None = None
+) -> dict[str, set[PeriodRange]]:
     """The periods each period-value family recomputes: those holding a day whose cells carry a
     `Source` bit the family reads (plain days: every bit). A snapshot (open pipeline, churn) at a
     period's end reads every row before it, so a day dirties the snapshots of every period from
-    it to today, and the current periods are recomputed in every run (they move with time)."""
+    it to the `horizon` (`_horizon`: today unless rollups go further), and the current periods
+    are recomputed in every run (they move with time)."""
+    horizon = max(horizon or today, today)
     bits = days if isinstance(days, Mapping) else dict.fromkeys(days, int(Source.ALL))
     current = {period_containing(p, today) for p in Period}
     wanted: dict[str, set[PeriodRange]] = {}
     for family in FAMILIES:
         dirty = [day for day, day_bits in bits.items() if day_bits & family.sources]
         if family.snapshot:
-            dirty = {later for day in dirty for later in weekly_days(day, max(day, today))}
+            dirty = {later for day in dirty for later in weekly_days(day, max(day, horizon))}
         held = {period_containing(p, day) for day in dirty for p in Period}
         wanted[family.name] = held | current if family.snapshot else held
     return wanted
@@ -135,12 +139,37 @@ def recompute_periods(*, days: DaySources, now: dt.datetime) -> int:
         _lock()
         today = timezone.localdate(now)
         edge = _history_edge()
-        wanted = family_periods(_widen_before_history(days, edge=edge), today=today)
+        horizon = _horizon(today=today)
+        # A day after the horizon (a won deal dirties its company's next 366 days; a deleted
+        # future-dated row) is in no period a full run stores.
+        beyond = any(day > horizon for day in days)
+        if isinstance(days, Mapping):
+            days = {day: bits for day, bits in days.items() if day <= horizon}
+        else:
+            days = [day for day in days if day <= horizon]
+        wanted = family_periods(
+            _widen_before_history(days, edge=edge), today=today, horizon=horizon
+        )
         compute_period_values(periods=(), families=wanted, now=now)
         if edge is not None and any(day < edge for day in days):
             # History may now start later (its oldest row was deleted or re-dated).
             _drop_before_history(today=today)
+        if beyond:
+            # History may now end earlier (its latest future-dated row was deleted or re-dated).
+            _drop_after_horizon(horizon=horizon)
     return len(set().union(*wanted.values()))
+
+
+def _horizon(*, today: dt.date) -> dt.date:
+    """The last day whose periods a full run stores: today, or a later day with rollups (rows
+    dated in the future)."""
+    last = RepDay.objects.aggregate(last=Max("day"))["last"]
+    return max(last, today) if last is not None else today
+
+
+def _drop_after_horizon(*, horizon: dt.date) -> None:
+    """Drop the values of periods starting after the horizon, which a full run does not write."""
+    KPIValue.objects.filter(period_start__gt=horizon).delete()
 
 
 SNAPSHOT_CODES = tuple(code for family in FAMILIES if family.snapshot for code in family.codes)

@@ -13,12 +13,17 @@ import pytest
 from activities.services import activity_delete, activity_log, activity_update
 from kpis.compute.periodic import CODES, FAMILIES
 from kpis.compute.run import family_periods, recompute, recompute_full
-from kpis.models import KPIValue, RepDay, Source
+from kpis.models import KPIValue, RepDay, RepDayDimension, Source
 from kpis.periods import period_containing
 from people.models import User
 from people.tests.factories import TeamFactory, UserFactory
-from pipeline.models import Contact
-from pipeline.services import lead_create, opportunity_create, opportunity_move_stage
+from pipeline.models import Contact, Opportunity
+from pipeline.services import (
+    lead_create,
+    opportunity_create,
+    opportunity_move_stage,
+    opportunity_update,
+)
 from pipeline.tests.factories import CompanyFactory
 
 pytestmark = pytest.mark.django_db
@@ -70,7 +75,14 @@ def stored() -> dict:
         for v in KPIValue.objects.all()
     }
     fields = [f.name for f in RepDay._meta.fields if f.name not in ("id", "computed_at")]
-    return {"values": values, "days": set(RepDay.objects.values_list(*fields))}
+    dimensions = set(
+        RepDayDimension.objects.values_list("rep_id", "day", "counter", "dimension", "value")
+    )
+    return {
+        "values": values,
+        "days": set(RepDay.objects.values_list(*fields)),
+        "dimensions": dimensions,
+    }
 
 
 def computed_at(code: str) -> set[dt.datetime]:
@@ -152,6 +164,63 @@ def test_incremental_runs_after_mixed_writes_equal_a_full_run(org):
     recompute_full(now=NOW)
 
     assert stored() == incremental
+
+
+def test_a_won_deal_moved_to_another_company_recomputes_the_old_companys_deals(org):
+    """D1 (won at C1 on 12 November) made C1 an existing customer for D4, won there later by
+    another rep; moving D1 to C2 makes D4 a new customer's deal again, and C1's purchases (its
+    account owner's churn and repeat purchase) change: the old company's cells are dirty too."""
+    am, ae = org["am"], org["ae"]
+    later = opportunity_create(name="D4", company=org["c1"], owner=am, created_by=am,
+                               amount=300, created_at=utc(2026, 11, 14, 9))  # fmt: skip
+    opportunity_move_stage(opportunity=later, to_stage="won", changed_by=am,
+                           at=utc(2026, 11, 20, 9))  # fmt: skip
+    recompute(now=NOW)
+    before = stored()
+    won = Opportunity.objects.get(name="D1")
+
+    opportunity_update(opportunity=won, company=org["c2"])
+    recompute(now=NOW)
+    incremental = stored()
+    recompute_full(now=NOW)
+
+    assert stored() == incremental
+    assert incremental != before  # The move changed something the run had to see.
+    assert ae.pk != am.pk
+
+
+def test_a_won_deal_dirtying_the_year_ahead_stores_no_period_a_full_run_does_not(org):
+    """A win dirties its company's next 366 days (churn and repeat purchase move with it); the
+    periods after today hold no rollups, so a full run stores none of them, nor may this run."""
+    am = org["am"]
+    deal = opportunity_create(name="D4", company=org["c1"], owner=am, created_by=am,
+                              amount=300, created_at=utc(2026, 11, 14, 9))  # fmt: skip
+    opportunity_move_stage(opportunity=deal, to_stage="won", changed_by=am,
+                           at=utc(2026, 11, 20, 9))  # fmt: skip
+
+    recompute(now=NOW)
+    incremental = stored()
+    recompute_full(now=NOW)
+
+    assert stored() == incremental
+    assert not KPIValue.objects.filter(period_start__gt=TODAY).exists()
+
+
+def test_deleting_a_future_dated_call_drops_the_periods_only_it_reached(org):
+    ae = org["ae"]
+    ahead = activity_log(owner=ae, kind="call", direction="outbound", outcome="connected",
+                         company=org["c1"], occurred_at=utc(2026, 12, 9, 9))  # fmt: skip
+    recompute_full(now=NOW)
+    december = period_containing("month", dt.date(2026, 12, 9)).start
+    assert KPIValue.objects.filter(period="month", period_start=december).exists()
+
+    activity_delete(activity=ahead)
+    recompute(now=NOW)
+    incremental = stored()
+    recompute_full(now=NOW)
+
+    assert stored() == incremental
+    assert not KPIValue.objects.filter(period_start__gt=TODAY).exists()
 
 
 def test_an_incremental_run_with_nothing_dirty_changes_nothing(org):

@@ -173,15 +173,19 @@ def opportunity_move_stage(
     return change
 
 
-def _purchase_cells(opp: Opportunity, *, closed_days: list[dt.date | None]) -> list:
-    """A purchase (a won deal) appeared or vanished: the company's other deals may change
-    customer type, and churn and repeat purchase change for a year after it."""
+def _purchase_cells(
+    opp: Opportunity, *, closed_days: list[dt.date | None], company_id: int | None = None
+) -> list:
+    """A purchase (a won deal) appeared at or vanished from a company (by default the deal's):
+    the company's other deals may change customer type, and churn and repeat purchase change
+    for a year after it."""
+    company_id = opp.company_id if company_id is None else company_id
     later_deals = list(
-        Opportunity.objects.filter(company_id=opp.company_id, closed_day__isnull=False)
+        Opportunity.objects.filter(company_id=company_id, closed_day__isnull=False)
         .exclude(pk=opp.pk)
         .values_list("owner_id", "closed_day")
     )
-    account_owner = Company.objects.filter(pk=opp.company_id).values_list("owner_id", flat=True)[0]
+    account_owner = Company.objects.filter(pk=company_id).values_list("owner_id", flat=True)[0]
     year_cells = [
         cell
         for day in closed_days
@@ -222,7 +226,7 @@ def opportunity_update(*, opportunity: Opportunity, **changes: Any) -> Opportuni
         .get(pk=opportunity.pk)
     )
     before = _opportunity_cells(opp)
-    owner_before, lead_before = opp.owner_id, opp.lead
+    owner_before, lead_before, company_before = opp.owner_id, opp.lead, opp.company_id
     for field, value in changes.items():
         setattr(opp, field, value)
     if opp.contact_id is not None and opp.contact.company_id != opp.company_id:
@@ -242,7 +246,13 @@ def opportunity_update(*, opportunity: Opportunity, **changes: Any) -> Opportuni
         cells += [
             (lead.assigned_to_id, lead.received_day) for lead in (lead_before, opp.lead) if lead
         ]
-    if "company" in changes and opp.closed_day is not None and opp.stage.outcome == "won":
+    if (
+        opp.company_id != company_before
+        and opp.closed_day is not None
+        and opp.stage.outcome == "won"
+    ):
+        # The purchase left one company for another: both companies' deals and churn move.
+        cells += _purchase_cells(opp, closed_days=[opp.closed_day], company_id=company_before)
         cells += _purchase_cells(opp, closed_days=[opp.closed_day])
     dirty_cells_mark(cells=cells)
     return opp
