@@ -5,7 +5,7 @@ that were counted for that value: activities, bookings, opportunities, leads, st
 costs, or companies (churn, repeat purchase). The rows come from the very definitions the
 computation uses, never from restated conditions:
 
-- additive counters: the family of `COUNTER_FAMILY[counter]` (`kpis/compute/daily.py`), filtered by
+- additive counters: the family of `COUNTER_FAMILY[counter]` (`kpis/compute/daily/`), filtered by
   the counter's `where`, the family's rep column and its stored local-day column in `[start, end)`;
 - dimensional counters (`stage:<slug>`, `lead_source:<value>` …): the `DIMENSION_FAMILIES` entry
   whose key prefix is the dimension's, with the key annotated as `dimension_` and filtered on;
