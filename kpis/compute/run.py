@@ -5,7 +5,7 @@ replaced inside one transaction per batch under a lock, and a cell re-marked by 
 during the run keeps its new token and stays dirty for the next run.
 
 Two layers are recomputed:
-1. the additive daily rollups of the claimed (rep, day) cells (`kpis/compute/daily.py`);
+1. the additive daily rollups of the claimed (rep, day) cells (`kpis/compute/daily/`);
 2. the non-additive period values (`kpis/compute/periodic/`) of every week, month, quarter and
    year containing a claimed day — per family, only for the days whose cells carry a `Source` bit
    that family reads (an activity cannot move the open pipeline) — plus, for the snapshot

@@ -7,7 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 # The additive counters of one (rep, local day). Period values of additive KPIs (and both sides
-# of ratios built from them) are sums of these; see kpis/compute/daily.py for each definition.
+# of ratios built from them) are sums of these; see kpis/compute/daily/ for each definition.
 COUNTER_FIELDS: tuple[str, ...] = (
     # activities, by owner and occurred_day (completed)
     "calls_made",

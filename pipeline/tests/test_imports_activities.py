@@ -313,7 +313,7 @@ def test_a_file_that_is_not_csv_text_is_reported_as_a_whole(world, tmp_path):
 def test_the_queries_do_not_grow_with_the_rows(
     world, tmp_path, django_assert_max_num_queries, size, monkeypatch
 ):
-    from pipeline.imports.kinds import activities as kind
+    from pipeline.imports.kinds.activities import run as kind
 
     monkeypatch.setattr(kind, "CHUNK_ROWS", 25)  # several chunks at the larger size
     rows = [HEADER] + [
@@ -412,7 +412,7 @@ def test_new_changed_and_unchanged_rows_in_one_file_write_only_what_differs(worl
 def test_repeats_across_chunks_are_reported_at_their_lines_when_a_cell_spans_lines(
     world, tmp_path, monkeypatch
 ):
-    from pipeline.imports.kinds import activities as kind
+    from pipeline.imports.kinds.activities import run as kind
 
     monkeypatch.setattr(kind, "CHUNK_ROWS", 2)  # the repeats land in other chunks
     rows = [
@@ -447,7 +447,7 @@ def test_a_row_stored_by_another_session_after_the_count_rejects_the_whole_file(
 
     from pipeline.imports.engine import Context, ImportReport, check_header
     from pipeline.imports.kinds import KINDS, activity_write
-    from pipeline.imports.kinds.activities import _Run
+    from pipeline.imports.kinds.activities.run import _Run
     from pipeline.imports.readers import read_table
 
     report = ImportReport(kind="activities")

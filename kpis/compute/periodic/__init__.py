@@ -84,7 +84,7 @@ from .sql import (
     year_before,
 )
 
-# The drill-down (kpis/drilldown.py) reads the same period moments.
+# The drill-down (kpis/drilldown/stored.py) reads the same period moments.
 _Bounds = Bounds
 _year_before = year_before
 

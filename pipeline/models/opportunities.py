@@ -1,12 +1,10 @@
-"""The sales data: companies, contacts, leads, stages, opportunities and their stage history."""
+"""Stages, opportunities and their append-only stage history."""
 
 from __future__ import annotations
 
-import contextlib
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -15,190 +13,10 @@ from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from pipeline.exceptions import AppendOnlyError
-from pipeline.querysets import (
-    CompanyQuerySet,
-    LeadQuerySet,
-    OpportunityQuerySet,
-    StageChangeQuerySet,
-)
-from pipeline.validators import (
-    normalize_org_number,
-    validate_first_of_month,
-    validate_org_number,
-)
-
-
-class LeadSource(models.TextChoices):
-    WEBSITE = "website", _("Website")
-    REFERRAL = "referral", _("Referral")
-    EVENT = "event", _("Event")
-    OUTBOUND = "outbound", _("Outbound prospecting")
-    PARTNER = "partner", _("Partner")
-    ADVERTISING = "advertising", _("Advertising")
-    OTHER = "other", _("Other")
-
-
-class Direction(models.TextChoices):
-    INBOUND = "inbound", _("Inbound")
-    OUTBOUND = "outbound", _("Outbound")
-
-
-def _unique_external_id(model: str) -> models.UniqueConstraint:
-    # `external_id` is the key of other systems (CRM, ERP, telephony): unique when given.
-    return models.UniqueConstraint(
-        fields=["external_id"],
-        condition=~Q(external_id=""),
-        name=f"{model}_external_id_unique",
-    )
-
-
-class Company(models.Model):
-    name = models.CharField(_("name"), max_length=200)
-    org_number = models.CharField(
-        _("organisation number"),
-        max_length=11,
-        blank=True,
-        validators=[validate_org_number],
-        help_text=_("Swedish organisation number, NNNNNN-NNNN."),
-    )
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("account manager"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="owned_companies",
-    )
-    external_id = models.CharField(_("external id"), max_length=100, blank=True)
-    created_at = models.DateTimeField(_("created at"), default=timezone.now)
-
-    objects = CompanyQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["name"]
-        verbose_name = _("company")
-        verbose_name_plural = _("companies")
-        constraints = [
-            _unique_external_id("company"),
-            models.UniqueConstraint(
-                fields=["org_number"],
-                condition=~Q(org_number=""),
-                name="company_org_number_unique",
-                violation_error_message=_("A company with this organisation number exists."),
-            ),
-        ]
-        indexes = [models.Index(fields=["owner"], name="company_owner_idx")]
-
-    def __str__(self) -> str:
-        return self.name
-
-    def clean_fields(self, exclude=None) -> None:
-        # Normalise before the field checks (max_length, validator) so "55 60 36 07 93" is accepted
-        # and the uniqueness check sees "5560360793" = "556036-0793". An invalid number is left as
-        # typed for the field validator to report once.
-        with contextlib.suppress(ValidationError):
-            self.org_number = normalize_org_number(self.org_number)
-        super().clean_fields(exclude=exclude)
-
-
-class Contact(models.Model):
-    company = models.ForeignKey(
-        Company, verbose_name=_("company"), on_delete=models.PROTECT, related_name="contacts"
-    )
-    name = models.CharField(_("name"), max_length=200)
-    title = models.CharField(_("title"), max_length=200, blank=True)
-    email = models.EmailField(_("email"), blank=True)
-    phone = models.CharField(_("phone"), max_length=40, blank=True)
-    is_decision_maker = models.BooleanField(
-        _("decision maker"), default=False, help_text=_("C-level or budget holder.")
-    )
-    external_id = models.CharField(_("external id"), max_length=100, blank=True)
-
-    class Meta:
-        ordering = ["name"]
-        verbose_name = _("contact")
-        verbose_name_plural = _("contacts")
-        constraints = [_unique_external_id("contact")]
-
-    def __str__(self) -> str:
-        return f"{self.name} ({self.company})" if self.company_id else self.name
-
-
-class Lead(models.Model):
-    class Status(models.TextChoices):
-        NEW = "new", _("New")
-        CONTACTED = "contacted", _("Contacted")
-        QUALIFIED = "qualified", _("Qualified")
-        CONVERTED = "converted", _("Converted")
-        DISQUALIFIED = "disqualified", _("Disqualified")
-
-    name = models.CharField(_("name"), max_length=200)
-    source = models.CharField(
-        _("source"), max_length=20, choices=LeadSource.choices, default=LeadSource.WEBSITE
-    )
-    direction = models.CharField(
-        _("direction"), max_length=10, choices=Direction.choices, default=Direction.INBOUND
-    )
-    received_at = models.DateTimeField(_("received at"), default=timezone.now)
-    received_day = models.DateField(_("received day (site time)"), editable=False)
-    assigned_to = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("assigned to"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="assigned_leads",
-    )
-    company = models.ForeignKey(
-        Company,
-        verbose_name=_("company"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="leads",
-    )
-    contact = models.ForeignKey(
-        Contact,
-        verbose_name=_("contact"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="leads",
-    )
-    status = models.CharField(
-        _("status"), max_length=20, choices=Status.choices, default=Status.NEW
-    )
-    notes = models.TextField(_("notes"), blank=True)
-    external_id = models.CharField(_("external id"), max_length=100, blank=True)
-
-    objects = LeadQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-received_at"]
-        verbose_name = _("lead")
-        verbose_name_plural = _("leads")
-        constraints = [
-            _unique_external_id("lead"),
-            models.CheckConstraint(
-                condition=Q(source__in=LeadSource.values), name="lead_source_valid"
-            ),
-            models.CheckConstraint(
-                condition=Q(direction__in=Direction.values), name="lead_direction_valid"
-            ),
-            models.CheckConstraint(
-                condition=Q(
-                    status__in=["new", "contacted", "qualified", "converted", "disqualified"]
-                ),
-                name="lead_status_valid",
-            ),
-        ]
-        indexes = [
-            models.Index(fields=["assigned_to", "received_day"], name="lead_assignee_day_idx"),
-        ]
-
-    def __str__(self) -> str:
-        return self.name
-
+from pipeline.models.accounts import Company, Contact
+from pipeline.models.common import LeadSource, _unique_external_id
+from pipeline.models.leads import Lead
+from pipeline.querysets import OpportunityQuerySet, StageChangeQuerySet
 
 # Names of the stages seeded by migration 0002, marked for translation.
 DEFAULT_STAGE_NAMES = (
@@ -422,50 +240,3 @@ class StageChange(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("Stage history is append-only: a stage change cannot be deleted.")
-
-
-class RepCost(models.Model):
-    class Kind(models.TextChoices):
-        SALARY = "salary", _("Salary")
-        BONUS = "bonus", _("Bonus")
-        OTHER = "other", _("Other")
-
-    rep = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("rep"),
-        on_delete=models.PROTECT,
-        related_name="costs",
-    )
-    month = models.DateField(
-        _("month"), validators=[validate_first_of_month], help_text=_("First day of the month.")
-    )
-    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.SALARY)
-    amount = models.DecimalField(
-        _("amount"),
-        max_digits=12,
-        decimal_places=2,
-        validators=[MinValueValidator(Decimal("0"))],
-    )
-
-    class Meta:
-        ordering = ["-month", "rep_id", "kind"]
-        verbose_name = _("rep cost")
-        verbose_name_plural = _("rep costs")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["rep", "month", "kind"],
-                name="repcost_unique_rep_month_kind",
-                violation_error_message=_("This rep already has a cost of this kind that month."),
-            ),
-            models.CheckConstraint(condition=Q(amount__gte=0), name="repcost_amount_gte_0"),
-            models.CheckConstraint(
-                condition=Q(kind__in=["salary", "bonus", "other"]), name="repcost_kind_valid"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.rep} {self.month:%Y-%m} {self.get_kind_display()}"
-
-
-# The uploaded import files (pipeline/imports), in a module of their own.
-from pipeline.models_imports import ImportJob  # noqa: E402, F401

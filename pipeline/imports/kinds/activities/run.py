@@ -1,22 +1,4 @@
-"""Activities: the kind that comes by the million (telephony, mail and calendar exports).
-
-It streams. Each row is parsed and checked in Python against the rules of
-`activities.services.activity_log` (choices, lengths, company inference from the linked
-opportunity, contact or lead and links to one company only, and the model's check constraints:
-call fields on calls only, email fields on emails only, mode on meetings and demos, bookings
-complete and only for meetings, demos and lunches), with users looked up once and the linked
-rows by external id a chunk at a time (only the keys the file uses). Valid rows go, a chunk at a
-time, into a temporary staging table (PostgreSQL `COPY`, elsewhere `executemany`). Then, in the
-same transaction, set-based SQL over the staging table (`kinds.activity_write`) finds external
-ids repeated in the file and stored activities of another team, counts new, changed and
-unchanged rows, marks the KPI cells of every new and changed row (old and new values) dirty, and
-writes only what differs: on PostgreSQL an `UPDATE` of the changed rows and a plain `INSERT` of
-the new ones. Any bad row: nothing is written.
-
-Memory stays bounded by the chunk size and the number of distinct linked rows, not by the file.
-The history of imported rows is the import job (who, when, which file): no per-row
-`ActivityChange` entries are written.
-"""
+"""The run (`ActivityKind`): rows staged a chunk at a time, then checked and written set-based."""
 
 from __future__ import annotations
 
@@ -32,7 +14,8 @@ from django.utils.translation import gettext_lazy
 
 from activities.models import Activity
 from pipeline.imports import formats as f
-from pipeline.imports.formats import CellError, Column
+from pipeline.imports.kinds.activities.columns import BOOKABLE, COLUMNS
+from pipeline.imports.kinds.activities.parsing import ParsingMixin, _users
 from pipeline.imports.kinds.activity_write import (
     FIELDS,
     STAGE,
@@ -41,7 +24,7 @@ from pipeline.imports.kinds.activity_write import (
     staged_check,
     staged_write,
 )
-from pipeline.imports.kinds.base import AMBIGUOUS, out_of_reach_message, unknown_message
+from pipeline.imports.kinds.base import unknown_message
 from pipeline.models import Company, Contact, Direction, Lead, Opportunity
 
 if TYPE_CHECKING:
@@ -49,60 +32,6 @@ if TYPE_CHECKING:
     from pipeline.imports.readers import Table
 
 CHUNK_ROWS = 20_000
-
-KINDS = tuple(Activity.Kind.values)
-STATUSES = tuple(Activity.Status.values)
-DIRECTIONS = tuple(Direction.values)
-OUTCOMES = tuple(Activity.Outcome.values)
-MODES = tuple(Activity.Mode.values)
-BOOKABLE = frozenset({"meeting", "demo", "lunch"})
-
-COLUMNS = (
-    Column(
-        "external_id",
-        f.TEXT,
-        required=True,
-        max_length=100,
-        example="TEL-000001",
-        help=gettext_lazy("The activity's id in the source system; re-importing updates it."),
-    ),
-    Column("kind", f.CHOICE, required=True, choices=KINDS, example="call"),
-    Column("status", f.CHOICE, choices=STATUSES, example="completed"),
-    Column("owner", f.USER, required=True, example="sam.sdr"),
-    Column("occurred_at", f.DATETIME, required=True, example="2026-03-02 09:30"),
-    Column(
-        "booked_by",
-        f.USER,
-        example="",
-        help=gettext_lazy("Who booked a meeting, demo or lunch (with booked_at)."),
-    ),
-    Column("booked_at", f.DATETIME, example=""),
-    Column("direction", f.CHOICE, choices=DIRECTIONS, example="outbound"),
-    Column(
-        "outcome", f.CHOICE, choices=OUTCOMES, example="connected", help=gettext_lazy("Calls only.")
-    ),
-    Column("duration_seconds", f.INT, example="185", help=gettext_lazy("Calls only.")),
-    Column("replied", f.BOOL, example="0", help=gettext_lazy("Emails only.")),
-    Column("clicked", f.BOOL, example="0", help=gettext_lazy("Emails only.")),
-    Column(
-        "mode",
-        f.CHOICE,
-        choices=MODES,
-        example="",
-        help=gettext_lazy("physical or digital; meetings and demos only."),
-    ),
-    Column(
-        "company",
-        f.COMPANY,
-        example="CRM-1001",
-        help=gettext_lazy("Default: the company of the opportunity, contact or lead."),
-    ),
-    Column("contact", f.CONTACT, example="CRM-C-1"),
-    Column("lead", f.LEAD, example=""),
-    Column("opportunity", f.OPPORTUNITY, example=""),
-    Column("subject", f.TEXT, max_length=200, example="Uppföljning offert"),
-    Column("notes", f.TEXT, example=""),
-)
 
 
 def _constraint_message(name: str) -> str:
@@ -130,7 +59,7 @@ class ActivityKind:
         ctx.progress(report.rows, 1.0)
 
 
-class _Run:
+class _Run(ParsingMixin):
     def __init__(self, ctx, table, positions, report) -> None:
         self.ctx, self.table, self.report = ctx, table, report
         self.pos = dict(zip([c.name for c in COLUMNS], positions, strict=True))
@@ -169,119 +98,6 @@ class _Run:
                     self.ctx.progress(self.report.rows, self.table.fraction() * 0.9)
             self._flush(chunk)
         self.ctx.progress(self.report.rows, 0.9)
-
-    def _parsers(self) -> list[tuple[str, int, bool, Any]]:
-        """(column, position, required, parse) for the columns the file has: one closure per
-        column, so the per-row loop does no type dispatch."""
-        out = []
-        for column in COLUMNS:
-            position = self.pos[column.name]
-            if position is not None:
-                out.append((column.name, position, column.required, self._parser(column)))
-        return out
-
-    def _parser(self, column: Column):
-        kind, name = column.type, column.name
-        if kind == f.TEXT:
-            limit = column.max_length
-
-            def parse_text(text: str) -> str:
-                if limit and len(text) > limit:
-                    raise CellError(
-                        _("At most %(max)s characters (this has %(count)s).")
-                        % {"max": limit, "count": len(text)}
-                    )
-                return text
-
-            return parse_text
-        if kind == f.CHOICE:
-            choices = frozenset(column.choices)
-            listed = ", ".join(column.choices)
-
-            def parse_choice(text: str) -> str:
-                if text in choices:
-                    return text
-                value = text.lower()
-                if value not in choices:
-                    raise CellError(
-                        _("“%(value)s” is not one of: %(choices)s.")
-                        % {"value": text, "choices": listed}
-                    )
-                return value
-
-            return parse_choice
-        if kind == f.USER:
-            users, may_act_for = self.users, self.ctx.may_act_for
-
-            def parse_user(text: str) -> int:
-                user = users.get(text) or users.get(text.lower())
-                if user is None:
-                    raise CellError(unknown_message(f.USER, text))
-                if user is AMBIGUOUS:
-                    raise CellError(
-                        _("Several users have the email “%(value)s”: use the username.")
-                        % {"value": text}
-                    )
-                if not may_act_for(user):
-                    raise CellError(out_of_reach_message(text))
-                return user
-
-            return parse_user
-        if kind == f.DATETIME:
-            zone = self.ctx.zone
-            fromisoformat = dt.datetime.fromisoformat
-
-            def parse_datetime(text: str) -> tuple[dt.datetime, dt.date]:
-                try:
-                    value = fromisoformat(text)
-                except ValueError:
-                    return f.parse_datetime(text, zone)  # Raises with the message.
-                if value.tzinfo is None:
-                    return value.replace(tzinfo=zone), value.date()
-                return value, value.astimezone(zone).date()
-
-            return parse_datetime
-        if kind in (f.COMPANY, f.CONTACT, f.LEAD, f.OPPORTUNITY):
-
-            def parse_reference(text: str) -> str:
-                if len(text) > 100:
-                    raise CellError(unknown_message(kind, text))
-                return text
-
-            return parse_reference
-        if kind == f.INT:
-
-            def parse_duration(text: str) -> int:
-                value = int(text) if text.isdigit() else f.parse_int(text)
-                if value < 0:
-                    raise CellError(_("A duration cannot be negative."))
-                if value > 2_147_483_647:
-                    raise CellError(_("“%(value)s” is too large.") % {"value": text})
-                return value
-
-            return parse_duration
-        assert kind == f.BOOL, name
-        return f.parse_bool
-
-    def _parse(self, line: int, cells: list[str]) -> dict[str, Any] | None:
-        """Cell text → typed values (links still external ids); reports and returns None when
-        a cell is bad."""
-        row = dict(self.blank)
-        ok = True
-        size = len(cells)
-        for name, position, required, parse in self.parsers:
-            text = cells[position].strip() if position < size else ""
-            if not text:
-                if required:
-                    self.report.add_error(line, name, _("A value is required."))
-                    ok = False
-                continue
-            try:
-                row[name] = parse(text)
-            except CellError as error:
-                self.report.add_error(line, name, str(error))
-                ok = False
-        return row if ok else None
 
     def _flush(self, chunk: list[tuple[int, dict[str, Any]]]) -> None:
         if not chunk:
@@ -430,19 +246,3 @@ def _no_cyclic_gc() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-def _users() -> dict[str, Any]:
-    """Every user id by username, and by lower-cased email where that email is unique."""
-    from people.models import User
-
-    users: dict[str, Any] = {}
-    emails: dict[str, Any] = {}
-    for pk, username, email in User.objects.values_list("pk", "username", "email"):
-        users[username] = pk
-        if email:
-            key = email.lower()
-            emails[key] = AMBIGUOUS if key in emails else pk
-    for email, pk in emails.items():
-        users.setdefault(email, pk)
-    return users
