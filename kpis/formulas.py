@@ -4,7 +4,7 @@
 - `Ratio`: Σ numerator counters / Σ denominator counters — a team's or the organisation's ratio is
   Σnum / Σden over its members, never a mean of ratios; None when Σden = 0.
 - `Stored`: computed per period from the rows (medians, distinct counts, snapshots, churn) and
-  stored in `KPIValue` by `kpis/compute/periodic.py`.
+  stored in `KPIValue` by `kpis/compute/periodic/`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Bookings index: only booked rows, covering the booking counters (kpis/compute/daily.py).
+"""Bookings index: only booked rows, covering the booking counters (`kpis/compute/daily/`).
 
 Replaces the (booked_by, booked_day) index over every activity, most of which are not bookings.
 """

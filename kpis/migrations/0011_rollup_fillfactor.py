@@ -1,4 +1,4 @@
-"""PostgreSQL: the rollup tables get fillfactor 45 (kpis/compute/daily.py, `_replace`).
+"""PostgreSQL: the rollup tables get fillfactor 45 (`kpis/compute/daily/rollup.py`, `_replace`).
 
 A full run rewrites every rollup row (~300 000 at 200 reps). With free room on each page it
 updates a kept row in place — a HOT update, no new index entries — instead of deleting and
