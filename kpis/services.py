@@ -31,7 +31,8 @@ def dirty_cells_mark(
 
     `sources` (`kpis.models.Source` bits, default all) says what the write changed, so the run
     recomputes only the KPI families it can move; a cell given as (rep id, day, bits) carries its
-    own. A cell already dirty keeps its bits and gains these, and gets a fresh token. Cells with
+    own. A cell already dirty keeps its bits and gains these, and gets a fresh token — unless it
+    is unclaimed and already has every bit: then it is left as it is (`_on_conflict`). Cells with
     no rep or no day (an unassigned lead, an open deal's close day) are ignored.
     """
     unique = _unique_cells(cells, sources)
@@ -85,7 +86,8 @@ def _unique_cells(
 
 
 def _upsert(cells: dict[tuple[int, dt.date], int], *, now: dt.datetime) -> None:
-    """Insert the cells, or give existing ones a fresh token and OR in the new bits.
+    """Insert the cells, or give existing ones a fresh token and OR in the new bits (see
+    `_on_conflict` for the marks that change nothing).
 
     PostgreSQL: one statement over three arrays, whatever the number of cells (an import marks
     tens of thousands; a VALUES list of 10 000 placeholders costs more to build and parse than to
@@ -122,13 +124,22 @@ _COLUMNS = ("rep_id", "day", "token", "marked_at", "sources")
 
 
 def _on_conflict(connection: BaseDatabaseWrapper) -> str:
+    """A cell already dirty gets a fresh token and the new bits, unless the mark would change
+    nothing a run reads: the cell is not claimed (`run` is null) and already carries every new
+    bit. Then the row is left as it is (no new row version, the cell stays dirty as it was): its
+    token is only ever compared by a run that claimed it, and a run claims it as it is. A
+    claimed cell is always updated, so a write committed during a run keeps it dirty. PostgreSQL
+    locks the conflicting row either way, so a claim waits for the marking transaction."""
     qn = connection.ops.quote_name
     table = qn(DirtyCell._meta.db_table)
+    sources = f"{table}.{qn('sources')}"
     return (
         f"ON CONFLICT ({qn('rep_id')}, {qn('day')}) DO UPDATE SET "
         f"{qn('token')} = excluded.{qn('token')}, "
         f"{qn('marked_at')} = excluded.{qn('marked_at')}, "
-        f"{qn('sources')} = {table}.{qn('sources')} | excluded.{qn('sources')}"
+        f"{qn('sources')} = {sources} | excluded.{qn('sources')} "
+        f"WHERE {table}.{qn('run')} IS NOT NULL "
+        f"OR ({sources} | excluded.{qn('sources')}) <> {sources}"
     )
 
 
