@@ -21,6 +21,7 @@ from activities.models import Activity, ActivityChange
 from activities.services import FIRST_TOUCH_KINDS, _snapshot
 from kpis.services import dirty_cells_marked, dirty_cells_statement
 from pipeline.models import Contact
+from saljsite.prepared import prepared_cursor
 
 if TYPE_CHECKING:
     from people.models import User
@@ -47,7 +48,9 @@ def _insert_one(activity: Activity, *, changed_by: User | None, using: str) -> N
     modifying `WITH`): PostgreSQL runs it whole or not at all, so without a transaction around
     it there are no BEGIN and COMMIT round trips. Rows and values are what `bulk_create` and
     `dirty_cells_mark` write (`pre_save`, `get_db_prep_save`; no signals, as `bulk_create`). A
-    taken external id raises `IntegrityError`, nothing written."""
+    taken external id raises `IntegrityError`, nothing written. The statement is prepared
+    (`saljsite.prepared`): its parameters are bound server-side, typed by the target columns
+    (`get_db_prep_save` wraps integers in their column's type)."""
     connection = connections[using]
     activity._prepare_related_fields_for_save(operation_name="bulk_create")
     insert_activity, activity_columns = _insert_sql(Activity, connection)
@@ -78,8 +81,10 @@ def _insert_one(activity: Activity, *, changed_by: User | None, using: str) -> N
         params += marks[1]
     sql += f" SELECT {pk} FROM new_activity"  # noqa: S608 (names, no values)
     # Inside a caller's transaction, a savepoint keeps it usable after an IntegrityError.
+    # Prepared: parsed and planned once per connection, not on every create (a fifth of the
+    # statement's cost on the server).
     savepoint = transaction.atomic(using=using) if connection.in_atomic_block else nullcontext()
-    with savepoint, connection.cursor() as cursor:
+    with savepoint, prepared_cursor(connection) as cursor:
         cursor.execute(sql, params)
         (activity.pk,) = cursor.fetchone()
     activity._state.adding = False
