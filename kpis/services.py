@@ -151,8 +151,6 @@ def _upsert_sql(
 ) -> tuple[str, list]:
     """The upsert of a few cells as multi-row VALUES (SQLite; and the cells a single-statement
     write embeds in its `WITH`)."""
-    qn = connection.ops.quote_name
-    table = qn(DirtyCell._meta.db_table)
     field = DirtyCell._meta.get_field
     day, token = field("day"), field("token")
     at = field("marked_at").get_db_prep_value(now, connection)
@@ -165,12 +163,24 @@ def _upsert_sql(
             at,
             int(bits),
         ]
-    values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(rows))
-    sql = (
-        f"INSERT INTO {table} ({', '.join(qn(c) for c in _COLUMNS)}) VALUES {values} "  # noqa: S608
-        + _on_conflict(connection)
-    )
+    key = (connection.vendor, len(rows))
+    sql = _UPSERT_SQL.get(key)
+    if sql is None:
+        qn = connection.ops.quote_name
+        table = qn(DirtyCell._meta.db_table)
+        values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(rows))
+        sql = (
+            f"INSERT INTO {table} ({', '.join(qn(c) for c in _COLUMNS)}) "  # noqa: S608
+            f"VALUES {values} {_on_conflict(connection)}"
+        )
+        if len(rows) <= _KEPT_SQL_ROWS:
+            _UPSERT_SQL[key] = sql
     return sql, params
+
+
+# The upsert's SQL by database vendor and number of rows, kept for the few rows of one write.
+_UPSERT_SQL: dict[tuple[str, int], str] = {}
+_KEPT_SQL_ROWS = 8
 
 
 def _enqueue_rep_recompute(rep_ids: list[int]) -> None:

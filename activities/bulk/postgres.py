@@ -53,33 +53,22 @@ def _insert_one(activity: Activity, *, changed_by: User | None, using: str) -> N
     (`get_db_prep_save` wraps integers in their column's type)."""
     connection = connections[using]
     activity._prepare_related_fields_for_save(operation_name="bulk_create")
-    insert_activity, activity_columns = _insert_sql(Activity, connection)
-    insert_change, change_columns = _insert_sql(ActivityChange, connection)
+    activity_columns = _insert_sql(Activity, connection)[1]
+    change_columns = _insert_sql(ActivityChange, connection)[1]
     change = ActivityChange(
         activity_id_ref=0,  # The new activity's id, from the first INSERT.
         action=ActivityChange.Action.CREATED,
         changed_by=changed_by,
         after=_snapshot(activity),
     )
-    qn = connection.ops.quote_name
-    pk = qn(Activity._meta.pk.column)
+    marks = dirty_cells_statement(cells=_cells([activity]), now=timezone.now(), using=using)
+    sql, ref = _one_sql(connection, marks[0] if marks is not None else None)
     params = _values(activity, activity_columns, connection)
     change_params = _values(change, change_columns, connection)
-    ref = [field.attname for field in change_columns].index("activity_id_ref")
-    change_values = ["%s"] * len(change_columns)
-    change_values[ref] = f"(SELECT {pk} FROM new_activity)"  # noqa: S608 (names, no values)
     del change_params[ref]
-    sql = (
-        f"WITH new_activity AS ({insert_activity} "
-        f"VALUES ({', '.join(['%s'] * len(activity_columns))}) RETURNING {pk}), "
-        f"new_change AS ({insert_change} VALUES ({', '.join(change_values)}))"
-    )
     params += change_params
-    marks = dirty_cells_statement(cells=_cells([activity]), now=timezone.now(), using=using)
     if marks is not None:
-        sql += f", new_marks AS ({marks[0]})"
         params += marks[1]
-    sql += f" SELECT {pk} FROM new_activity"  # noqa: S608 (names, no values)
     # Inside a caller's transaction, a savepoint keeps it usable after an IntegrityError.
     # Prepared: parsed and planned once per connection, not on every create (a fifth of the
     # statement's cost on the server).
@@ -91,6 +80,35 @@ def _insert_one(activity: Activity, *, changed_by: User | None, using: str) -> N
     activity._state.db = using
     if marks is not None:
         dirty_cells_marked(rep_ids=marks[2])  # After commit: now, or with the caller's.
+
+
+# By database vendor and the dirty-cell upsert it embeds: `_insert_one`'s statement and the
+# position of the history row's activity id among the history columns.
+_ONE: dict[tuple[str, str | None], tuple[str, int]] = {}
+
+
+def _one_sql(connection: BaseDatabaseWrapper, marks: str | None) -> tuple[str, int]:
+    """The statement of `_insert_one` (built once per upsert): the activity's INSERT, the
+    history row's (its activity id from the first), the dirty cells' upsert if any."""
+    key = (connection.vendor, marks)
+    found = _ONE.get(key)
+    if found is None:
+        insert_activity, activity_columns = _insert_sql(Activity, connection)
+        insert_change, change_columns = _insert_sql(ActivityChange, connection)
+        pk = connection.ops.quote_name(Activity._meta.pk.column)
+        ref = [field.attname for field in change_columns].index("activity_id_ref")
+        change_values = ["%s"] * len(change_columns)
+        change_values[ref] = f"(SELECT {pk} FROM new_activity)"  # noqa: S608 (names, no values)
+        sql = (
+            f"WITH new_activity AS ({insert_activity} "
+            f"VALUES ({', '.join(['%s'] * len(activity_columns))}) RETURNING {pk}), "
+            f"new_change AS ({insert_change} VALUES ({', '.join(change_values)}))"
+        )
+        if marks is not None:
+            sql += f", new_marks AS ({marks})"
+        sql += f" SELECT {pk} FROM new_activity"  # noqa: S608 (names, no values)
+        found = _ONE[key] = (sql, ref)
+    return found
 
 
 def _insert_rows(objs: Sequence[models.Model], *, using: str) -> None:
