@@ -9,18 +9,21 @@ each statement it runs (`prepare=True`): psycopg prepares it once per connection
 text and parameter types (at most `prepared_max`, 100, the least recently used dropped), then runs
 it by name with the parameters sent apart.
 
-psycopg drops its prepared statements after a rollback and prepares them again when next used.
-Django turns prepared statements off (connection poolers) unless `OPTIONS["prepare_threshold"]`
-is set: the settings set it on PostgreSQL unless `DB_PREPARED_STATEMENTS` is off. With them off,
-the cursor still binds server-side and the statements are simply not prepared. psycopg prepares
-nothing else: Django's cursors bind client-side, and those never prepare. Other vendors get
-Django's ordinary cursor.
+Django keeps psycopg's statement cache off (`prepare_threshold` None: transaction poolers
+cannot keep prepared statements). Turning it on for the connection would also make psycopg count
+every client-side statement, its full text with the values in it, in that cache (a batch's
+statements are hundreds of kilobytes). So it is turned on only while this cursor runs a
+statement: psycopg then prepares it, or finds it prepared. It drops its prepared statements
+after a rollback and prepares them again when next used. `DB_PREPARED_STATEMENTS=false` (the
+`SALJSITE_PREPARED_STATEMENTS` setting) gives Django's ordinary cursor instead, as do other
+vendors.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.postgresql.base import (
     TIMESTAMPTZ_OID,
@@ -34,10 +37,21 @@ from psycopg.pq import Format
 
 class PreparingCursor(ServerBindingCursor):
     """The backend's server-binding cursor, running each statement with `prepare=True`
-    (`CursorWrapper.execute` passes no such argument)."""
+    (`CursorWrapper.execute` passes no such argument) and psycopg's statement cache on."""
 
     def execute(self, query: Any, params: Any = None, *, prepare: bool = True, **kwargs: Any):
-        return super().execute(query, params, prepare=prepare, **kwargs)
+        connection = self.connection
+        threshold = connection.prepare_threshold
+        if threshold is None:
+            connection.prepare_threshold = _PREPARE_THRESHOLD
+        try:
+            return super().execute(query, params, prepare=prepare, **kwargs)
+        finally:
+            connection.prepare_threshold = threshold
+
+
+# Any number turns psycopg's cache on; with `prepare=True` a statement is prepared at once.
+_PREPARE_THRESHOLD = 5
 
 
 class PreparedDebugWrapper(CursorDebugWrapper):
@@ -52,7 +66,7 @@ class PreparedDebugWrapper(CursorDebugWrapper):
 
 def prepared_cursor(connection: BaseDatabaseWrapper) -> CursorWrapper:
     """A cursor of `connection` whose statements are prepared (PostgreSQL; else as is)."""
-    if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql" or not settings.SALJSITE_PREPARED_STATEMENTS:
         return connection.cursor()
     # As `BaseDatabaseWrapper._cursor` and the backend's `create_cursor` make a cursor.
     connection.close_if_health_check_failed()

@@ -97,13 +97,10 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool(
-    "DB_PREPARED_STATEMENTS", default=True
-):
-    # Lets psycopg prepare the statements a cursor asks it to (`saljsite/prepared.py`: the API
-    # create's); Django's own cursors bind client-side and never prepare. Off behind a proxy
-    # that pools by transaction and cannot keep prepared statements.
-    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
+# PostgreSQL: the API create's statements are prepared once per connection
+# (`saljsite/prepared.py`). Off behind a proxy that pools by transaction and cannot keep
+# prepared statements.
+SALJSITE_PREPARED_STATEMENTS = env.bool("DB_PREPARED_STATEMENTS", default=True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the server read while a recompute writes; a busy timeout avoids "database is locked".
     DATABASES["default"]["OPTIONS"] = {

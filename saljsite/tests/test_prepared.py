@@ -35,12 +35,30 @@ def test_a_statement_run_twice_is_prepared_once(postgres_only):
 
 
 @pytest.mark.postgres
-def test_django_cursors_still_prepare_nothing(postgres_only):
+def test_django_cursors_still_prepare_and_count_nothing(postgres_only):
+    with prepared_cursor(connection) as cursor:
+        cursor.execute("SELECT %s::integer AS prepared_value", [1])
+
     with connection.cursor() as cursor:
         for _ in range(10):
             cursor.execute("SELECT %s::integer AS unprepared_value", [1])
 
     assert not [s for s in prepared_statements() if "unprepared_value" in s]
+    # psycopg's statement cache is on only while a prepared cursor runs: other statements, with
+    # their values in their text, are not counted (kept) in it.
+    assert connection.connection.prepare_threshold is None
+    assert not connection.connection._prepared._counts
+
+
+@pytest.mark.postgres
+def test_with_prepared_statements_off_the_cursor_is_djangos(postgres_only, settings):
+    settings.SALJSITE_PREPARED_STATEMENTS = False
+
+    with prepared_cursor(connection) as cursor:
+        for _ in range(3):
+            cursor.execute("SELECT %s::integer AS switched_off", [1])
+
+    assert not [s for s in prepared_statements() if "switched_off" in s]
 
 
 def test_a_failed_statement_is_djangos_error_and_a_savepoint_keeps_the_transaction():
