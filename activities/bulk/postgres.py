@@ -201,8 +201,10 @@ _UNCHANGED: dict[type[models.Field], frozenset[type]] = {
     models.BigAutoField: _INTEGER,
     models.BooleanField: frozenset({bool, type(None)}),
 }
-# By the (cached, never freed) field list of `_insert_sql`: each field's plain types, in order.
-_PLAIN_TYPES: dict[int, tuple[list[models.Field], list[frozenset[type]]]] = {}
+# By the (cached, never freed) field list of `_insert_sql`: each field, the attribute its
+# `pre_save` only reads (else None) and its plain types, in order.
+_Plan = list[tuple[models.Field, str | None, frozenset[type]]]
+_PLANS: dict[int, tuple[list[models.Field], _Plan]] = {}
 
 
 def _plain_types(field: models.Field) -> frozenset[type]:
@@ -212,18 +214,33 @@ def _plain_types(field: models.Field) -> frozenset[type]:
     return _UNCHANGED.get(type(field), frozenset())
 
 
+def _read_by_pre_save(field: models.Field) -> str | None:
+    """The attribute `field.pre_save` returns as it is (Django's own `pre_save`s: the base one,
+    and the date and time fields' without `auto_now`/`auto_now_add`), else None."""
+    pre_save = type(field).pre_save
+    if pre_save is models.Field.pre_save:
+        return field.attname
+    if pre_save in (models.DateField.pre_save, models.DateTimeField.pre_save) and not (
+        field.auto_now or field.auto_now_add
+    ):
+        return field.attname
+    return None
+
+
 def _values(
     obj: models.Model, fields: list[models.Field], connection: BaseDatabaseWrapper
 ) -> list[Any]:
     """The row's parameters as `SQLInsertCompiler` prepares them (`pre_save` fills the
-    `auto_now` times on the instance too); a plain value that preparing would give back as it
-    is (`_plain_types`) is taken as it is."""
-    entry = _PLAIN_TYPES.get(id(fields))
+    `auto_now` times on the instance too); a `pre_save` that only reads the attribute is that
+    read, and a plain value that preparing would give back as it is (`_plain_types`) is taken
+    as it is."""
+    entry = _PLANS.get(id(fields))
     if entry is None or entry[0] is not fields:
-        entry = _PLAIN_TYPES[id(fields)] = (fields, [_plain_types(field) for field in fields])
+        plan = [(field, _read_by_pre_save(field), _plain_types(field)) for field in fields]
+        entry = _PLANS[id(fields)] = (fields, plan)
     values = []
-    for field, plain in zip(fields, entry[1], strict=True):
-        value = field.pre_save(obj, True)
+    for field, attname, plain in entry[1]:
+        value = getattr(obj, attname) if attname is not None else field.pre_save(obj, True)
         if type(value) not in plain:
             value = field.get_db_prep_save(value, connection)
         values.append(value)
