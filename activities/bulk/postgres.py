@@ -201,16 +201,25 @@ _UNCHANGED: dict[type[models.Field], frozenset[type]] = {
     models.BigAutoField: _INTEGER,
     models.BooleanField: frozenset({bool, type(None)}),
 }
+# On PostgreSQL (`adapt_datefield_value` and `adapt_datetimefield_value` give the value back):
+# a date of a date field, and a time zone aware datetime of a datetime field (a naive one is
+# made aware with a warning, so it is prepared).
+_UNCHANGED_ON_POSTGRESQL: dict[type[models.Field], frozenset[type]] = {
+    models.DateField: frozenset({dt.date, type(None)}),
+    models.DateTimeField: frozenset({type(None)}),
+}
 # By the (cached, never freed) field list of `_insert_sql`: each field, the attribute its
-# `pre_save` only reads (else None) and its plain types, in order.
-_Plan = list[tuple[models.Field, str | None, frozenset[type]]]
+# `pre_save` only reads (else None), its plain types and whether an aware datetime is plain.
+_Plan = list[tuple[models.Field, str | None, frozenset[type], bool]]
 _PLANS: dict[int, tuple[list[models.Field], _Plan]] = {}
 
 
-def _plain_types(field: models.Field) -> frozenset[type]:
+def _plain_types(field: models.Field, vendor: str = "") -> frozenset[type]:
     """The value types `field` stores as they are (none for other fields)."""
     if type(field) is models.ForeignKey:  # As its target field (an integer id).
         return _UNCHANGED.get(type(field.target_field), frozenset())
+    if vendor == "postgresql" and type(field) in _UNCHANGED_ON_POSTGRESQL:
+        return _UNCHANGED_ON_POSTGRESQL[type(field)]
     return _UNCHANGED.get(type(field), frozenset())
 
 
@@ -236,12 +245,23 @@ def _values(
     as it is."""
     entry = _PLANS.get(id(fields))
     if entry is None or entry[0] is not fields:
-        plan = [(field, _read_by_pre_save(field), _plain_types(field)) for field in fields]
+        vendor = connection.vendor
+        plan = [
+            (
+                field,
+                _read_by_pre_save(field),
+                _plain_types(field, vendor),
+                vendor == "postgresql" and type(field) is models.DateTimeField,
+            )
+            for field in fields
+        ]
         entry = _PLANS[id(fields)] = (fields, plan)
     values = []
-    for field, attname, plain in entry[1]:
+    for field, attname, plain, aware in entry[1]:
         value = getattr(obj, attname) if attname is not None else field.pre_save(obj, True)
-        if type(value) not in plain:
+        if type(value) not in plain and not (
+            aware and type(value) is dt.datetime and value.utcoffset() is not None
+        ):
             value = field.get_db_prep_save(value, connection)
         values.append(value)
     return values
