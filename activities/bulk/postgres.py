@@ -128,19 +128,31 @@ def _insert_rows(objs: Sequence[models.Model], *, using: str) -> None:
     rows = []
     for obj in objs:
         obj._prepare_related_fields_for_save(operation_name="bulk_create")
-        rows.append(dict(zip(names, _values(obj, fields, connection), strict=True)))
+        values = _values(obj, fields, connection)
+        # The few values no JSON type (times, dates, JSON fields) made ready here: as the
+        # encoder's `default`, each would cost a call from C back into Python.
+        rows.append(
+            {
+                name: _json_ready(value) if type(value) in _READY_HERE else value
+                for name, value in zip(names, values, strict=True)
+            }
+        )
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({columns}) SELECT {columns} "  # noqa: S608 (names only)
             f"FROM json_populate_recordset(NULL::{table}, %s::json) RETURNING {pk}",
-            # Strings, numbers, booleans and None are encoded in C; `_json_ready` is called
-            # only for the few other values (times, dates, JSON fields) of each row.
+            # Strings, numbers, booleans and None are encoded in C; `_json_ready` is the
+            # `default` of any other value left (a subclass of those types).
             [json.dumps(rows, default=_json_ready)],
         )
         for obj, (new_pk,) in zip(objs, cursor.fetchall(), strict=True):
             obj.pk = new_pk
             obj._state.adding = False
             obj._state.db = using
+
+
+# The exact types `_insert_rows` makes JSON-ready before encoding.
+_READY_HERE = frozenset({dt.datetime, dt.date, uuid.UUID, Jsonb})
 
 
 def _json_ready(value: Any) -> Any:
