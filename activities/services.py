@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
@@ -220,13 +221,21 @@ def _apply(
 # ---------------------------------------------------------------------------
 # History (ActivityChange): who changed what, when
 # ---------------------------------------------------------------------------
+@functools.cache
+def _history_fields() -> dict[str, tuple[str, bool]]:
+    """The editable fields in name order, each with its attname and whether it is a relation
+    (read once: the history is written with every activity)."""
+    fields = (Activity._meta.get_field(name) for name in sorted(EDITABLE_FIELDS))
+    return {field.name: (field.attname, field.is_relation) for field in fields}
+
+
 def _raw(activity: Activity, field: str) -> Any:
-    return getattr(activity, Activity._meta.get_field(field).attname)
+    return getattr(activity, _history_fields()[field][0])
 
 
 def _json(activity: Activity, field: str) -> Any:
     """A field's value as stored in the history: related rows with their label at the time."""
-    if Activity._meta.get_field(field).is_relation:
+    if _history_fields()[field][1]:
         obj = getattr(activity, field)
         return None if obj is None else {"id": obj.pk, "label": str(obj)}
     value = getattr(activity, field)
@@ -239,8 +248,8 @@ def _snapshot(activity: Activity) -> dict[str, Any]:
     """The fields that hold something (not empty, not false), for creations and deletions."""
     return {
         field: _json(activity, field)
-        for field in sorted(EDITABLE_FIELDS)
-        if _raw(activity, field) not in (None, "", False)
+        for field, (attname, _relation) in _history_fields().items()
+        if getattr(activity, attname) not in (None, "", False)
     }
 
 

@@ -31,7 +31,8 @@ def dirty_cells_mark(
 
     `sources` (`kpis.models.Source` bits, default all) says what the write changed, so the run
     recomputes only the KPI families it can move; a cell given as (rep id, day, bits) carries its
-    own. A cell already dirty keeps its bits and gains these, and gets a fresh token. Cells with
+    own. A cell already dirty keeps its bits and gains these, and gets a fresh token — unless it
+    is unclaimed and already has every bit: then it is left as it is (`_on_conflict`). Cells with
     no rep or no day (an unassigned lead, an open deal's close day) are ignored.
     """
     unique = _unique_cells(cells, sources)
@@ -85,7 +86,8 @@ def _unique_cells(
 
 
 def _upsert(cells: dict[tuple[int, dt.date], int], *, now: dt.datetime) -> None:
-    """Insert the cells, or give existing ones a fresh token and OR in the new bits.
+    """Insert the cells, or give existing ones a fresh token and OR in the new bits (see
+    `_on_conflict` for the marks that change nothing).
 
     PostgreSQL: one statement over three arrays, whatever the number of cells (an import marks
     tens of thousands; a VALUES list of 10 000 placeholders costs more to build and parse than to
@@ -122,13 +124,22 @@ _COLUMNS = ("rep_id", "day", "token", "marked_at", "sources")
 
 
 def _on_conflict(connection: BaseDatabaseWrapper) -> str:
+    """A cell already dirty gets a fresh token and the new bits, unless the mark would change
+    nothing a run reads: the cell is not claimed (`run` is null) and already carries every new
+    bit. Then the row is left as it is (no new row version, the cell stays dirty as it was): its
+    token is only ever compared by a run that claimed it, and a run claims it as it is. A
+    claimed cell is always updated, so a write committed during a run keeps it dirty. PostgreSQL
+    locks the conflicting row either way, so a claim waits for the marking transaction."""
     qn = connection.ops.quote_name
     table = qn(DirtyCell._meta.db_table)
+    sources = f"{table}.{qn('sources')}"
     return (
         f"ON CONFLICT ({qn('rep_id')}, {qn('day')}) DO UPDATE SET "
         f"{qn('token')} = excluded.{qn('token')}, "
         f"{qn('marked_at')} = excluded.{qn('marked_at')}, "
-        f"{qn('sources')} = {table}.{qn('sources')} | excluded.{qn('sources')}"
+        f"{qn('sources')} = {sources} | excluded.{qn('sources')} "
+        f"WHERE {table}.{qn('run')} IS NOT NULL "
+        f"OR ({sources} | excluded.{qn('sources')}) <> {sources}"
     )
 
 
@@ -140,8 +151,6 @@ def _upsert_sql(
 ) -> tuple[str, list]:
     """The upsert of a few cells as multi-row VALUES (SQLite; and the cells a single-statement
     write embeds in its `WITH`)."""
-    qn = connection.ops.quote_name
-    table = qn(DirtyCell._meta.db_table)
     field = DirtyCell._meta.get_field
     day, token = field("day"), field("token")
     at = field("marked_at").get_db_prep_value(now, connection)
@@ -154,12 +163,24 @@ def _upsert_sql(
             at,
             int(bits),
         ]
-    values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(rows))
-    sql = (
-        f"INSERT INTO {table} ({', '.join(qn(c) for c in _COLUMNS)}) VALUES {values} "  # noqa: S608
-        + _on_conflict(connection)
-    )
+    key = (connection.vendor, len(rows))
+    sql = _UPSERT_SQL.get(key)
+    if sql is None:
+        qn = connection.ops.quote_name
+        table = qn(DirtyCell._meta.db_table)
+        values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(rows))
+        sql = (
+            f"INSERT INTO {table} ({', '.join(qn(c) for c in _COLUMNS)}) "  # noqa: S608
+            f"VALUES {values} {_on_conflict(connection)}"
+        )
+        if len(rows) <= _KEPT_SQL_ROWS:
+            _UPSERT_SQL[key] = sql
     return sql, params
+
+
+# The upsert's SQL by database vendor and number of rows, kept for the few rows of one write.
+_UPSERT_SQL: dict[tuple[str, int], str] = {}
+_KEPT_SQL_ROWS = 8
 
 
 def _enqueue_rep_recompute(rep_ids: list[int]) -> None:

@@ -97,6 +97,10 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# PostgreSQL: the API create's statements are prepared once per connection
+# (`saljsite/prepared.py`). Off behind a proxy that pools by transaction and cannot keep
+# prepared statements.
+SALJSITE_PREPARED_STATEMENTS = env.bool("DB_PREPARED_STATEMENTS", default=True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the server read while a recompute writes; a busy timeout avoids "database is locked".
     DATABASES["default"]["OPTIONS"] = {
@@ -183,6 +187,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["saljsite.api.handling.ScopedWritePermission"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "saljsite.api.negotiation.ContentNegotiation",
     "DEFAULT_PAGINATION_CLASS": "saljsite.api.handling.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

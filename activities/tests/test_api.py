@@ -474,6 +474,22 @@ def test_a_create_reads_nothing_again_and_only_writes(org, django_assert_max_num
 
 
 @pytest.mark.postgres
+def test_a_create_on_postgresql_prepares_the_token_lookup_and_its_statement(postgres_only, org):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=org.anna).key}")
+
+    for key in ("t-1", "t-2"):
+        response = client.post(URL, {"kind": "call", "outcome": "connected", "external_id": key})
+        assert response.status_code == 201, response.data
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [statement for (statement,) in cursor.fetchall()]
+    assert len([s for s in prepared if s.startswith("WITH new_activity AS (")]) == 1
+    assert len([s for s in prepared if '"authtoken_token"."key" = $1' in s]) == 1
+
+
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_create_on_postgresql_is_the_token_lookup_and_one_statement(
     postgres_only, settings, django_assert_max_num_queries, monkeypatch

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from unittest import mock
 
 import pytest
@@ -281,8 +282,9 @@ def test_fields_the_caller_checked_skip_clean_fields_and_the_others_are_still_ch
 
 
 def test_row_values_are_what_the_orm_prepares(people):
-    # `_values` takes plain strings, integers and booleans as they are: the same parameters
-    # as each field's `get_db_prep_save` (the rows `_insert_one` and `_insert_rows` write).
+    # `_values` takes plain strings, integers and booleans (and on PostgreSQL dates and aware
+    # datetimes) as they are: the same parameters as each field's `get_db_prep_save` (the rows
+    # `_insert_one` and `_insert_rows` write).
     rep, sdr = people
     at = dt.datetime(2025, 3, 10, 12, tzinfo=UTC)
     objs = []
@@ -292,7 +294,14 @@ def test_row_values_are_what_the_orm_prepares(people):
         objs.append(activity)
     objs.append(Activity(owner=rep, kind=Activity.Kind.CALL, duration_seconds=0, replied=False))
     objs.append(ActivityChange(activity_id_ref=7, action="created", changed_by=sdr, after={}))
-    with mock.patch("django.utils.timezone.now", return_value=at):
+    plus_one = dt.timezone(dt.timedelta(hours=1))
+    objs.append(Activity(owner=rep, kind="call", occurred_at=at.astimezone(plus_one)))
+    objs.append(Activity(owner=rep, kind="call", occurred_at=dt.datetime(2025, 3, 10, 9)))
+    with (
+        mock.patch("django.utils.timezone.now", return_value=at),
+        warnings.catch_warnings(),  # The naive time: "received a naive datetime", both ways.
+    ):
+        warnings.simplefilter("ignore", RuntimeWarning)
         for obj in objs:
             fields = _insert_sql(type(obj), connection)[1]
             expected = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]

@@ -34,8 +34,10 @@ class Source(enum.IntFlag):
 class DirtyCell(models.Model):
     """A (rep, local day) whose KPI inputs changed since the last recompute.
 
-    Every mark writes a fresh `token`; a recompute clears a cell only if the token is still the one
-    it claimed, so a write that commits during a run stays dirty for the next run.
+    A mark of a claimed cell writes a fresh `token`; a recompute clears a cell only if the token is
+    still the one it claimed, so a write that commits during a run stays dirty for the next run.
+    A mark of an unclaimed cell that already carries all its `sources` bits changes nothing (the
+    cell is dirty either way): `marked_at` is then the time of the earlier mark.
     """
 
     rep = models.ForeignKey(

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from datetime import UTC
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
 
 from activities.services import (
     activity_book,
@@ -16,8 +19,9 @@ from activities.services import (
     activity_log,
     activity_update,
 )
+from kpis.compute.run import _claim, _release
 from kpis.models import DirtyCell, Source
-from kpis.services import dirty_cells_mark
+from kpis.services import dirty_cells_mark, dirty_cells_statement
 from people.tests.factories import UserFactory
 from pipeline.models import Company
 from pipeline.services import (
@@ -66,7 +70,7 @@ def test_marking_a_cell_stores_it_with_a_token(rep):
     assert cell.token is not None
 
 
-def test_marking_the_same_cell_twice_leaves_one_row_with_a_new_token(rep):
+def test_marking_the_same_cell_twice_leaves_one_row(rep):
     dirty_cells_mark(cells=[(rep.pk, MONDAY)])
     first = DirtyCell.objects.get()
 
@@ -74,8 +78,78 @@ def test_marking_the_same_cell_twice_leaves_one_row_with_a_new_token(rep):
 
     second = DirtyCell.objects.get()
     assert second.pk == first.pk
+
+
+def test_re_marking_an_unclaimed_cell_with_no_new_source_leaves_it_as_it_is(rep):
+    dirty_cells_mark(cells=[(rep.pk, MONDAY)], sources=Source.ACTIVITY)
+    first = DirtyCell.objects.get()
+
+    dirty_cells_mark(cells=[(rep.pk, MONDAY)], sources=Source.ACTIVITY)
+    dirty_cells_mark(cells=[(rep.pk, MONDAY)], sources=Source.COUNTERS)
+
+    second = DirtyCell.objects.get()
+    assert (second.token, second.marked_at, second.sources) == (
+        first.token,
+        first.marked_at,
+        Source.ACTIVITY | Source.COUNTERS,
+    )
+    assert second.run is None
+
+
+def test_re_marking_an_unclaimed_cell_with_a_new_source_refreshes_it(rep):
+    dirty_cells_mark(cells=[(rep.pk, MONDAY)], sources=Source.ACTIVITY)
+    first = DirtyCell.objects.get()
+
+    dirty_cells_mark(cells=[(rep.pk, MONDAY)], sources=Source.LEAD)
+
+    second = DirtyCell.objects.get()
     assert second.token != first.token
     assert second.marked_at >= first.marked_at
+    assert second.sources == Source.ACTIVITY | Source.LEAD | Source.COUNTERS
+
+
+def test_a_single_statement_write_skips_a_re_mark_as_dirty_cells_mark_does(rep):
+    """The upsert a write embeds in its own statement (`dirty_cells_statement`) has the same
+    conflict rule."""
+    dirty_cells_mark(cells=[(rep.pk, MONDAY)], sources=Source.ACTIVITY)
+    first = DirtyCell.objects.get()
+
+    sql, params, rep_ids = dirty_cells_statement(
+        cells=[(rep.pk, MONDAY)], now=timezone.now(), sources=Source.ACTIVITY
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+    assert rep_ids == [rep.pk]
+    assert DirtyCell.objects.get().token == first.token
+
+
+def test_a_mark_after_the_claim_refreshes_the_token_and_the_cell_stays_dirty(rep):
+    """A write committed during a run: the run claimed the cell with its token; the write's
+    mark (with no new source) still gives it a fresh token, so the run's release hands the cell
+    back dirty instead of clearing it."""
+    dirty_cells_mark(cells=[(rep.pk, MONDAY)], sources=Source.ACTIVITY)
+    run = uuid.uuid4()
+    assert _claim(run=run, now=timezone.now()) == 1
+    claimed = DirtyCell.objects.get()
+
+    dirty_cells_mark(cells=[(rep.pk, MONDAY)], sources=Source.ACTIVITY)
+
+    marked = DirtyCell.objects.get()
+    assert marked.token != claimed.claimed_token
+    assert marked.run == run  # Still the run's claim, until its release.
+    _release(run=run)
+    cell = DirtyCell.objects.get()
+    assert (cell.token, cell.run, cell.sources) == (
+        marked.token,
+        None,
+        Source.ACTIVITY | Source.COUNTERS,
+    )
+    # The next run claims it with that token and clears it.
+    next_run = uuid.uuid4()
+    assert _claim(run=next_run, now=timezone.now()) == 1
+    _release(run=next_run)
+    assert dirty() == set()
 
 
 def test_marking_ignores_cells_without_rep_or_day(rep):
@@ -375,6 +449,9 @@ def test_an_invalid_rep_cost_leaves_no_dirty_cell(rep):
 
 def test_a_failed_write_does_not_refresh_an_existing_cells_token(rep):
     call = activity_log(owner=rep, kind="call", occurred_at=AT)
+    # Claimed, as by a running recompute: any mark, even without a new source, would give it a
+    # fresh token.
+    DirtyCell.objects.update(run=uuid.uuid4(), claimed_token=F("token"), claimed_at=AT)
     token = DirtyCell.objects.get().token
 
     with pytest.raises(ValidationError):

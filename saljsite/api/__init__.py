@@ -10,8 +10,8 @@ The rules every endpoint follows (the KPI endpoints reuse these pieces):
 
 Modules: `scopes` (Actor), `handling` (permission, pagination, errors), `serializers`
 (ServiceSerializer, IdField), `views` (view mixins, FilterSet), `auth` (the token endpoint),
-`authentication` (token authentication, one precompiled query), `renderers` (`?format=csv|xlsx`
-downloads), `urls` (router).
+`authentication` (token authentication, one precompiled query), `negotiation` (content
+negotiation, DRF's with a shortcut), `renderers` (`?format=csv|xlsx` downloads), `urls` (router).
 """
 
 from __future__ import annotations
