@@ -9,8 +9,9 @@ Two layers are recomputed:
 2. the non-additive period values (`kpis/compute/periodic/`) of every week, month, quarter and
    year containing a claimed day — per family, only for the days whose cells carry a `Source` bit
    that family reads (an activity cannot move the open pipeline) — plus, for the snapshot
-   families (open pipeline, churn), the current periods: they move with time even when nothing
-   is written.
+   families (open pipeline, churn), the current periods and any later ones up to the latest
+   future-dated rollup: they are measured at now, and move with time even when nothing is
+   written.
 """
 
 from __future__ import annotations
@@ -117,10 +118,11 @@ def family_periods(
     `Source` bit the family reads (plain days: every bit). A snapshot (open pipeline, churn) at a
     period's end reads every row before it, so a day dirties the snapshots of every period from
     it to the `horizon` (`_horizon`: today unless rollups go further), and the current periods
-    are recomputed in every run (they move with time)."""
+    are recomputed in every run: they move with time, and so does every later period up to the
+    horizon (measured at now too, and opened by a future-dated row whatever its bits)."""
     horizon = max(horizon or today, today)
     bits = days if isinstance(days, Mapping) else dict.fromkeys(days, int(Source.ALL))
-    current = {period_containing(p, today) for p in Period}
+    current = {period_containing(p, day) for day in weekly_days(today, horizon) for p in Period}
     wanted: dict[str, set[PeriodRange]] = {}
     for family in FAMILIES:
         dirty = [day for day, day_bits in bits.items() if day_bits & family.sources]

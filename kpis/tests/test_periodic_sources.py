@@ -223,6 +223,41 @@ def test_deleting_a_future_dated_call_drops_the_periods_only_it_reached(org):
     assert not KPIValue.objects.filter(period_start__gt=TODAY).exists()
 
 
+def test_a_future_dated_call_fills_the_snapshots_of_the_periods_it_opens(org):
+    """A completed call dated 9 December moves the horizon: a full run stores the open pipeline
+    and churn of every period up to it (week 49, December, …), though a call moves neither."""
+    activity_log(owner=org["ae"], kind="email", direction="outbound", company=org["c1"],
+                 occurred_at=utc(2026, 12, 9, 9))  # fmt: skip
+
+    recompute(now=NOW)
+    incremental = stored()
+    recompute_full(now=NOW)
+
+    assert stored() == incremental
+    assert KPIValue.objects.filter(kpi="open_opportunities", period="week",
+                                   period_start=dt.date(2026, 11, 30)).exists()  # fmt: skip
+
+
+def test_the_snapshots_of_periods_after_today_move_with_time_as_the_current_ones(org):
+    """Every period ending after now is measured at now: a deal created (dated) an hour ahead is
+    open in December's snapshot too once that hour has passed, with nothing dirty."""
+    ae = org["ae"]
+    activity_log(owner=ae, kind="email", direction="outbound", company=org["c1"],
+                 occurred_at=utc(2026, 12, 9, 9))  # fmt: skip
+    opportunity_create(name="D4", company=org["c2"], owner=ae, created_by=ae, amount=300,
+                       created_at=NOW + dt.timedelta(minutes=30))  # fmt: skip
+    recompute_full(now=NOW)
+
+    recompute(now=LATER)
+    incremental = stored()
+    recompute_full(now=LATER)
+
+    assert stored() == incremental
+    december = KPIValue.objects.get(kpi="open_opportunities", scope="rep", scope_id=ae.pk,
+                                    period="month", period_start=dt.date(2026, 12, 1))  # fmt: skip
+    assert december.value == 1
+
+
 def test_an_incremental_run_with_nothing_dirty_changes_nothing(org):
     full = stored()
 
