@@ -16,6 +16,7 @@ from kpis.compute.run import family_periods, recompute, recompute_full
 from kpis.models import KPIValue, RepDay, RepDayDimension, Source
 from kpis.periods import period_containing
 from people.models import User
+from people.services import user_set_team
 from people.tests.factories import TeamFactory, UserFactory
 from pipeline.models import Contact, Opportunity
 from pipeline.services import (
@@ -256,6 +257,48 @@ def test_the_snapshots_of_periods_after_today_move_with_time_as_the_current_ones
     december = KPIValue.objects.get(kpi="open_opportunities", scope="rep", scope_id=ae.pk,
                                     period="month", period_start=dt.date(2026, 12, 1))  # fmt: skip
     assert december.value == 1
+
+
+def test_a_rep_without_rollups_moved_team_moves_the_team_pipeline_of_their_deals(org):
+    """A closer owns a deal the ae opened in June and has no rollup row of their own: their
+    team's open pipeline holds that deal from June on, and moves with them to team A."""
+    closer = UserFactory(username="closer", role=User.Role.AE, team=TeamFactory(name="B"))
+    opportunity_create(name="D4", company=org["c2"], owner=closer, created_by=org["ae"],
+                       amount=300, created_at=utc(2026, 6, 2, 9))  # fmt: skip
+    recompute(now=NOW)
+
+    user_set_team(user=closer, team=org["ae"].team)
+    recompute(now=NOW)
+    incremental = stored()
+    recompute_full(now=NOW)
+
+    assert stored() == incremental
+    july = KPIValue.objects.get(kpi="open_opportunities", scope="team", scope_id=org["ae"].team_id,
+                                period="month", period_start=dt.date(2026, 7, 1))  # fmt: skip
+    assert july.value == 1
+
+
+def test_an_account_manager_without_rollups_moved_team_moves_the_team_churn(org):
+    """The keeper owns C3, where the ae won a deal in March: the keeper's team's repeat purchase
+    counts C3 in every period since, and moves with the keeper to team A."""
+    keeper = UserFactory(username="keeper", role=User.Role.AM, team=TeamFactory(name="B"))
+    c3 = CompanyFactory(name="C3", owner=keeper)
+    ae = org["ae"]
+    deal = opportunity_create(name="D4", company=c3, owner=ae, created_by=ae, amount=300,
+                              created_at=utc(2026, 3, 2, 9))  # fmt: skip
+    opportunity_move_stage(opportunity=deal, to_stage="won", changed_by=ae,
+                           at=utc(2026, 3, 10, 9))  # fmt: skip
+    recompute(now=NOW)
+
+    user_set_team(user=keeper, team=ae.team)
+    recompute(now=NOW)
+    incremental = stored()
+    recompute_full(now=NOW)
+
+    assert stored() == incremental
+    june = {"period": "month", "period_start": dt.date(2026, 6, 1)}
+    assert KPIValue.objects.filter(kpi="repeat_purchase_rate", scope="team",
+                                   scope_id=ae.team_id, **june).exists()  # fmt: skip
 
 
 def test_an_incremental_run_with_nothing_dirty_changes_nothing(org):
