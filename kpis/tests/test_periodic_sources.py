@@ -301,6 +301,38 @@ def test_an_account_manager_without_rollups_moved_team_moves_the_team_churn(org)
                                    scope_id=ae.team_id, **june).exists()  # fmt: skip
 
 
+def test_a_first_run_opens_no_period_for_a_meeting_only_planned_before_all_history():
+    """The first run stores the periods of history, which starts with the call of 2 November:
+    the meeting planned for June has no rollup yet (nothing done), so a full run stores no June
+    snapshot, and its dirty day opens none either."""
+    ae = UserFactory(username="ae", role=User.Role.AE, team=TeamFactory(name="A"))
+    activity_log(owner=ae, kind="meeting", status="planned", occurred_at=utc(2026, 6, 2, 9))
+    activity_log(owner=ae, kind="call", direction="outbound", occurred_at=utc(2026, 11, 2, 9))
+
+    recompute(now=NOW)
+    incremental = stored()
+    recompute_full(now=NOW)
+
+    assert stored() == incremental
+    assert not KPIValue.objects.filter(period="month", period_start__lt=dt.date(2026, 11, 1))
+
+
+def test_history_dated_after_today_only_has_its_snapshots_from_today_on():
+    """With nothing but a call next month, history runs from today (a full run) to that day:
+    next week's snapshots are stored as well, by either run."""
+    UserFactory(username="ae", role=User.Role.AE, team=TeamFactory(name="A"))
+    activity_log(owner=User.objects.get(), kind="call", direction="outbound",
+                 occurred_at=utc(2026, 12, 9, 9))  # fmt: skip
+
+    recompute(now=NOW)
+    incremental = stored()
+    recompute_full(now=NOW)
+
+    assert stored() == incremental
+    assert KPIValue.objects.filter(kpi="open_opportunities", scope="org", period="week",
+                                   period_start=dt.date(2026, 11, 30)).exists()  # fmt: skip
+
+
 def test_an_incremental_run_with_nothing_dirty_changes_nothing(org):
     full = stored()
 
