@@ -11,7 +11,7 @@ Two layers are recomputed:
    that family reads (an activity cannot move the open pipeline) — plus, for the snapshot
    families (open pipeline, churn), the current periods and any later ones up to the latest
    future-dated rollup: they are measured at now, and move with time even when nothing is
-   written.
+   written — and those current at the last run, measured at their end once it has passed.
 """
 
 from __future__ import annotations
@@ -117,6 +117,7 @@ def family_periods(
     today: dt.date,
     horizon: dt.date | None = None,
     start: dt.date | None = None,
+    since: dt.date | None = None,
 ) -> dict[str, set[PeriodRange]]:
     """The periods each period-value family recomputes: those holding a day whose cells carry a
     `Source` bit the family reads (plain days: every bit). A snapshot (open pipeline, churn) at a
@@ -124,10 +125,13 @@ def family_periods(
     it to the `horizon` (`_history_span`: today unless rollups go further) — from the `start` of
     history at the earliest: a full run stores no snapshot before it — and the current periods
     are recomputed in every run: they move with time, and so does every later period up to the
-    horizon (measured at now too, and opened by a future-dated row whatever its bits)."""
+    horizon (measured at now too, and opened by a future-dated row whatever its bits). So do the
+    periods current at the last run (`since`, its local day): those that ended since were
+    measured before their end, and are measured at it now."""
     horizon = max(horizon or today, today)
     bits = days if isinstance(days, Mapping) else dict.fromkeys(days, int(Source.ALL))
-    current = {period_containing(p, day) for day in weekly_days(today, horizon) for p in Period}
+    since = min(since or today, today)
+    current = {period_containing(p, day) for day in weekly_days(since, horizon) for p in Period}
     wanted: dict[str, set[PeriodRange]] = {}
     for family in FAMILIES:
         dirty = [day for day, day_bits in bits.items() if day_bits & family.sources]
@@ -159,7 +163,11 @@ def recompute_periods(*, days: DaySources, now: dt.datetime) -> int:
         else:
             days = [day for day in days if day <= horizon]
         wanted = family_periods(
-            _widen_before_history(days, edge=edge), today=today, horizon=horizon, start=start
+            _widen_before_history(days, edge=edge),
+            today=today,
+            horizon=horizon,
+            start=start,
+            since=_last_measured(),
         )
         compute_period_values(periods=(), families=wanted, now=now)
         if edge is not None and any(day < edge for day in days):
@@ -180,6 +188,15 @@ def _history_span(*, today: dt.date) -> tuple[dt.date, dt.date]:
     if span["first"] is None:
         return today, today
     return min(span["first"], today), max(span["last"], today)
+
+
+def _last_measured() -> dt.date | None:
+    """The local day of the last run's `now`, at which it measured the snapshots of the periods
+    then current (the organisation always has an open pipeline value)."""
+    last = KPIValue.objects.filter(
+        kpi="open_opportunities", scope=KPIValue.Scope.ORG, period=Period.WEEK
+    ).aggregate(last=Max("computed_at"))["last"]
+    return timezone.localdate(last) if last is not None else None
 
 
 def _drop_after_horizon(*, horizon: dt.date) -> None:

@@ -333,6 +333,26 @@ def test_history_dated_after_today_only_has_its_snapshots_from_today_on():
                                    period_start=dt.date(2026, 11, 30)).exists()  # fmt: skip
 
 
+def test_a_week_current_at_the_last_run_is_measured_at_its_end_by_the_next(org):
+    """The run of Thursday measured week 48's open pipeline at that moment; a deal dated
+    Saturday (entered ahead) is open at the week's end. Monday's run, with nothing dirty, must
+    measure the ended week at its end as a full run does."""
+    ae = org["ae"]
+    opportunity_create(name="D4", company=org["c2"], owner=ae, created_by=ae, amount=300,
+                       created_at=utc(2026, 11, 28, 9))  # fmt: skip
+    recompute(now=NOW)
+    monday = dt.datetime(2026, 11, 30, 2, tzinfo=UTC)
+
+    recompute(now=monday)
+    incremental = stored()
+    recompute_full(now=monday)
+
+    assert stored() == incremental
+    week = KPIValue.objects.get(kpi="open_opportunities", scope="rep", scope_id=ae.pk,
+                                period="week", period_start=dt.date(2026, 11, 23))  # fmt: skip
+    assert week.value == 1
+
+
 def test_an_incremental_run_with_nothing_dirty_changes_nothing(org):
     full = stored()
 
