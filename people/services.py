@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
@@ -9,6 +11,7 @@ from django.utils import timezone
 from kpis.models import RepDay
 from kpis.services import dirty_cells_mark, span_cells
 from people.models import Team, User
+from pipeline.models import Opportunity, Stage
 
 
 @transaction.atomic
@@ -20,6 +23,21 @@ def user_set_team(*, user: User, team: Team | None) -> User:
         return user
     user.team = team
     user.save(update_fields=["team"])
-    first = RepDay.objects.filter(rep=user).aggregate(first=Min("day"))["first"]
-    dirty_cells_mark(cells=span_cells(rep_ids=[user.pk], first=first, last=timezone.localdate()))
+    today = timezone.localdate()
+    first = min((day for day in _history_starts(user) if day is not None), default=today)
+    dirty_cells_mark(cells=span_cells(rep_ids=[user.pk], first=min(first, today), last=today))
     return user
+
+
+def _history_starts(user: User) -> list[dt.date | None]:
+    """The first days the rep's team values hold something of the rep's: their first rollup
+    (what they did or closed, the leads they hold), the creation of the first deal they own
+    (open pipeline goes to the current owner) and the first purchase of a company they own
+    (churn and repeat purchase go to its current account manager) — the last two whether or
+    not the rep has a row of their own then."""
+    owned = Opportunity.objects.filter(owner=user).aggregate(first=Min("created_day"))
+    purchases = Opportunity.objects.filter(
+        company__owner=user, stage__outcome=Stage.Outcome.WON, closed_day__isnull=False
+    ).aggregate(first=Min("closed_day"))
+    first_day = RepDay.objects.filter(rep=user).aggregate(first=Min("day"))
+    return [first_day["first"], owned["first"], purchases["first"]]

@@ -9,8 +9,9 @@ Two layers are recomputed:
 2. the non-additive period values (`kpis/compute/periodic/`) of every week, month, quarter and
    year containing a claimed day — per family, only for the days whose cells carry a `Source` bit
    that family reads (an activity cannot move the open pipeline) — plus, for the snapshot
-   families (open pipeline, churn), the current periods: they move with time even when nothing
-   is written.
+   families (open pipeline, churn), the current periods and any later ones up to the latest
+   future-dated rollup: they are measured at now, and move with time even when nothing is
+   written — and those current at the last run, measured at their end once it has passed.
 """
 
 from __future__ import annotations
@@ -111,21 +112,35 @@ DaySources = Iterable[dt.date] | Mapping[dt.date, int]
 
 
 def family_periods(
-    days: DaySources, *, today: dt.date, horizon: dt.date | None = None
+    days: DaySources,
+    *,
+    today: dt.date,
+    horizon: dt.date | None = None,
+    start: dt.date | None = None,
+    since: dt.date | None = None,
 ) -> dict[str, set[PeriodRange]]:
     """The periods each period-value family recomputes: those holding a day whose cells carry a
     `Source` bit the family reads (plain days: every bit). A snapshot (open pipeline, churn) at a
     period's end reads every row before it, so a day dirties the snapshots of every period from
-    it to the `horizon` (`_horizon`: today unless rollups go further), and the current periods
-    are recomputed in every run (they move with time)."""
+    it to the `horizon` (`_history_span`: today unless rollups go further) — from the `start` of
+    history at the earliest: a full run stores no snapshot before it — and the current periods
+    are recomputed in every run: they move with time, and so does every later period up to the
+    horizon (measured at now too, and opened by a future-dated row whatever its bits). So do the
+    periods current at the last run (`since`, its local day): those that ended since were
+    measured before their end, and are measured at it now."""
     horizon = max(horizon or today, today)
     bits = days if isinstance(days, Mapping) else dict.fromkeys(days, int(Source.ALL))
-    current = {period_containing(p, today) for p in Period}
+    since = min(since or today, today)
+    current = {period_containing(p, day) for day in weekly_days(since, horizon) for p in Period}
     wanted: dict[str, set[PeriodRange]] = {}
     for family in FAMILIES:
         dirty = [day for day, day_bits in bits.items() if day_bits & family.sources]
         if family.snapshot:
-            dirty = {later for day in dirty for later in weekly_days(day, max(day, horizon))}
+            dirty = {
+                later
+                for day in dirty
+                for later in weekly_days(max(day, start or day), max(day, horizon))
+            }
         held = {period_containing(p, day) for day in dirty for p in Period}
         wanted[family.name] = held | current if family.snapshot else held
     return wanted
@@ -139,7 +154,7 @@ def recompute_periods(*, days: DaySources, now: dt.datetime) -> int:
         _lock()
         today = timezone.localdate(now)
         edge = _history_edge()
-        horizon = _horizon(today=today)
+        start, horizon = _history_span(today=today)
         # A day after the horizon (a won deal dirties its company's next 366 days; a deleted
         # future-dated row) is in no period a full run stores.
         beyond = any(day > horizon for day in days)
@@ -148,23 +163,40 @@ def recompute_periods(*, days: DaySources, now: dt.datetime) -> int:
         else:
             days = [day for day in days if day <= horizon]
         wanted = family_periods(
-            _widen_before_history(days, edge=edge), today=today, horizon=horizon
+            _widen_before_history(days, edge=edge),
+            today=today,
+            horizon=horizon,
+            start=start,
+            since=_last_measured(),
         )
         compute_period_values(periods=(), families=wanted, now=now)
         if edge is not None and any(day < edge for day in days):
             # History may now start later (its oldest row was deleted or re-dated).
-            _drop_before_history(today=today)
+            _drop_before_history(start=start)
         if beyond:
             # History may now end earlier (its latest future-dated row was deleted or re-dated).
             _drop_after_horizon(horizon=horizon)
     return len(set().union(*wanted.values()))
 
 
-def _horizon(*, today: dt.date) -> dt.date:
-    """The last day whose periods a full run stores: today, or a later day with rollups (rows
-    dated in the future)."""
-    last = RepDay.objects.aggregate(last=Max("day"))["last"]
-    return max(last, today) if last is not None else today
+def _history_span(*, today: dt.date) -> tuple[dt.date, dt.date]:
+    """The first and last days whose periods a full run stores: from the first day with rollups
+    (or today, if that is earlier) to today, or to a later day with rollups (rows dated in the
+    future, the horizon). A dirty day without rollups (a planned meeting, a deleted row) opens
+    no period."""
+    span = RepDay.objects.aggregate(first=Min("day"), last=Max("day"))
+    if span["first"] is None:
+        return today, today
+    return min(span["first"], today), max(span["last"], today)
+
+
+def _last_measured() -> dt.date | None:
+    """The local day of the last run's `now`, at which it measured the snapshots of the periods
+    then current (the organisation always has an open pipeline value)."""
+    last = KPIValue.objects.filter(
+        kpi="open_opportunities", scope=KPIValue.Scope.ORG, period=Period.WEEK
+    ).aggregate(last=Max("computed_at"))["last"]
+    return timezone.localdate(last) if last is not None else None
 
 
 def _drop_after_horizon(*, horizon: dt.date) -> None:
@@ -199,11 +231,9 @@ def _widen_before_history(days: DaySources, *, edge: dt.date | None) -> DaySourc
     }
 
 
-def _drop_before_history(*, today: dt.date) -> None:
-    """Drop the snapshots of periods wholly before the start of history, which a full run does
-    not write (it stores them from the period holding the first rollup day on)."""
-    first = RepDay.objects.aggregate(first=Min("day"))["first"]
-    start = min(first, today) if first is not None else today
+def _drop_before_history(*, start: dt.date) -> None:
+    """Drop the snapshots of periods wholly before the start of history (`_history_span`),
+    which a full run does not write (it stores them from the period holding that day on)."""
     before = Q()
     for period in Period:
         before |= Q(period=period, period_start__lt=period_containing(period, start).start)
@@ -275,11 +305,11 @@ def recompute_full(*, now: dt.datetime | None = None) -> RunResult:
         rollup_rebuild(now=now)
         period_rollups_rebuild()
         call_days_rebuild()
-        span = RepDay.objects.aggregate(first=Min("day"), last=Max("day"))
         today = timezone.localdate(now)
-        # Up to today: snapshots (open pipeline, churn) have values after the last activity too.
-        last = max(span["last"], today) if span["last"] else None
-        ranges = periods_of(weekly_days(span["first"], last), today=today)
+        # Up to today: snapshots (open pipeline, churn) have values after the last activity too
+        # (and from today, when every row is dated later).
+        first, last = _history_span(today=today)
+        ranges = periods_of(weekly_days(first, last), today=today)
         compute_period_values(periods=ranges, now=now, calls_from_days=True)
         _release(run=run)
     periods = len(ranges)

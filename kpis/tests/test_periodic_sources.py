@@ -16,6 +16,7 @@ from kpis.compute.run import family_periods, recompute, recompute_full
 from kpis.models import KPIValue, RepDay, RepDayDimension, Source
 from kpis.periods import period_containing
 from people.models import User
+from people.services import user_set_team
 from people.tests.factories import TeamFactory, UserFactory
 from pipeline.models import Contact, Opportunity
 from pipeline.services import (
@@ -221,6 +222,135 @@ def test_deleting_a_future_dated_call_drops_the_periods_only_it_reached(org):
 
     assert stored() == incremental
     assert not KPIValue.objects.filter(period_start__gt=TODAY).exists()
+
+
+def test_a_future_dated_call_fills_the_snapshots_of_the_periods_it_opens(org):
+    """A completed call dated 9 December moves the horizon: a full run stores the open pipeline
+    and churn of every period up to it (week 49, December, …), though a call moves neither."""
+    activity_log(owner=org["ae"], kind="email", direction="outbound", company=org["c1"],
+                 occurred_at=utc(2026, 12, 9, 9))  # fmt: skip
+
+    recompute(now=NOW)
+    incremental = stored()
+    recompute_full(now=NOW)
+
+    assert stored() == incremental
+    assert KPIValue.objects.filter(kpi="open_opportunities", period="week",
+                                   period_start=dt.date(2026, 11, 30)).exists()  # fmt: skip
+
+
+def test_the_snapshots_of_periods_after_today_move_with_time_as_the_current_ones(org):
+    """Every period ending after now is measured at now: a deal created (dated) an hour ahead is
+    open in December's snapshot too once that hour has passed, with nothing dirty."""
+    ae = org["ae"]
+    activity_log(owner=ae, kind="email", direction="outbound", company=org["c1"],
+                 occurred_at=utc(2026, 12, 9, 9))  # fmt: skip
+    opportunity_create(name="D4", company=org["c2"], owner=ae, created_by=ae, amount=300,
+                       created_at=NOW + dt.timedelta(minutes=30))  # fmt: skip
+    recompute_full(now=NOW)
+
+    recompute(now=LATER)
+    incremental = stored()
+    recompute_full(now=LATER)
+
+    assert stored() == incremental
+    december = KPIValue.objects.get(kpi="open_opportunities", scope="rep", scope_id=ae.pk,
+                                    period="month", period_start=dt.date(2026, 12, 1))  # fmt: skip
+    assert december.value == 1
+
+
+def test_a_rep_without_rollups_moved_team_moves_the_team_pipeline_of_their_deals(org):
+    """A closer owns a deal the ae opened in June and has no rollup row of their own: their
+    team's open pipeline holds that deal from June on, and moves with them to team A."""
+    closer = UserFactory(username="closer", role=User.Role.AE, team=TeamFactory(name="B"))
+    opportunity_create(name="D4", company=org["c2"], owner=closer, created_by=org["ae"],
+                       amount=300, created_at=utc(2026, 6, 2, 9))  # fmt: skip
+    recompute(now=NOW)
+
+    user_set_team(user=closer, team=org["ae"].team)
+    recompute(now=NOW)
+    incremental = stored()
+    recompute_full(now=NOW)
+
+    assert stored() == incremental
+    july = KPIValue.objects.get(kpi="open_opportunities", scope="team", scope_id=org["ae"].team_id,
+                                period="month", period_start=dt.date(2026, 7, 1))  # fmt: skip
+    assert july.value == 1
+
+
+def test_an_account_manager_without_rollups_moved_team_moves_the_team_churn(org):
+    """The keeper owns C3, where the ae won a deal in March: the keeper's team's repeat purchase
+    counts C3 in every period since, and moves with the keeper to team A."""
+    keeper = UserFactory(username="keeper", role=User.Role.AM, team=TeamFactory(name="B"))
+    c3 = CompanyFactory(name="C3", owner=keeper)
+    ae = org["ae"]
+    deal = opportunity_create(name="D4", company=c3, owner=ae, created_by=ae, amount=300,
+                              created_at=utc(2026, 3, 2, 9))  # fmt: skip
+    opportunity_move_stage(opportunity=deal, to_stage="won", changed_by=ae,
+                           at=utc(2026, 3, 10, 9))  # fmt: skip
+    recompute(now=NOW)
+
+    user_set_team(user=keeper, team=ae.team)
+    recompute(now=NOW)
+    incremental = stored()
+    recompute_full(now=NOW)
+
+    assert stored() == incremental
+    june = {"period": "month", "period_start": dt.date(2026, 6, 1)}
+    assert KPIValue.objects.filter(kpi="repeat_purchase_rate", scope="team",
+                                   scope_id=ae.team_id, **june).exists()  # fmt: skip
+
+
+def test_a_first_run_opens_no_period_for_a_meeting_only_planned_before_all_history():
+    """The first run stores the periods of history, which starts with the call of 2 November:
+    the meeting planned for June has no rollup yet (nothing done), so a full run stores no June
+    snapshot, and its dirty day opens none either."""
+    ae = UserFactory(username="ae", role=User.Role.AE, team=TeamFactory(name="A"))
+    activity_log(owner=ae, kind="meeting", status="planned", occurred_at=utc(2026, 6, 2, 9))
+    activity_log(owner=ae, kind="call", direction="outbound", occurred_at=utc(2026, 11, 2, 9))
+
+    recompute(now=NOW)
+    incremental = stored()
+    recompute_full(now=NOW)
+
+    assert stored() == incremental
+    assert not KPIValue.objects.filter(period="month", period_start__lt=dt.date(2026, 11, 1))
+
+
+def test_history_dated_after_today_only_has_its_snapshots_from_today_on():
+    """With nothing but a call next month, history runs from today (a full run) to that day:
+    next week's snapshots are stored as well, by either run."""
+    UserFactory(username="ae", role=User.Role.AE, team=TeamFactory(name="A"))
+    activity_log(owner=User.objects.get(), kind="call", direction="outbound",
+                 occurred_at=utc(2026, 12, 9, 9))  # fmt: skip
+
+    recompute(now=NOW)
+    incremental = stored()
+    recompute_full(now=NOW)
+
+    assert stored() == incremental
+    assert KPIValue.objects.filter(kpi="open_opportunities", scope="org", period="week",
+                                   period_start=dt.date(2026, 11, 30)).exists()  # fmt: skip
+
+
+def test_a_week_current_at_the_last_run_is_measured_at_its_end_by_the_next(org):
+    """The run of Thursday measured week 48's open pipeline at that moment; a deal dated
+    Saturday (entered ahead) is open at the week's end. Monday's run, with nothing dirty, must
+    measure the ended week at its end as a full run does."""
+    ae = org["ae"]
+    opportunity_create(name="D4", company=org["c2"], owner=ae, created_by=ae, amount=300,
+                       created_at=utc(2026, 11, 28, 9))  # fmt: skip
+    recompute(now=NOW)
+    monday = dt.datetime(2026, 11, 30, 2, tzinfo=UTC)
+
+    recompute(now=monday)
+    incremental = stored()
+    recompute_full(now=monday)
+
+    assert stored() == incremental
+    week = KPIValue.objects.get(kpi="open_opportunities", scope="rep", scope_id=ae.pk,
+                                period="week", period_start=dt.date(2026, 11, 23))  # fmt: skip
+    assert week.value == 1
 
 
 def test_an_incremental_run_with_nothing_dirty_changes_nothing(org):
